@@ -1,0 +1,136 @@
+/**
+ * Time as an interface. Everything that waits (retries, airtime, duty cycle, expiry, reassembly
+ * timeouts) asks a `Clock`, so tests and the field simulation run on virtual time: `ManualClock`
+ * jumps from timer to timer, letting promise chains settle in between, so an hour of LoRa duty
+ * cycle takes milliseconds and results are reproducible.
+ */
+
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Calls `fn` once after `ms` milliseconds (>= 0). */
+  setTimer(ms: number, fn: () => void): Timer;
+}
+
+/** Resolves after `ms` on `clock`. */
+export function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    clock.setTimer(ms, resolve);
+  });
+}
+
+/** Wall-clock time. Timers are unref'd so they never keep a process alive on their own. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    if (typeof t === 'object' && t !== null && 'unref' in t) (t as { unref(): void }).unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+interface PendingTimer {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/** Lets queued promise callbacks and I/O callbacks run. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Virtual time for tests and simulations. Time only moves when `advance`/`runUntil`/`runAll` is
+ * called; timers fire in (time, creation) order and the event loop is drained between them.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private seq = 0;
+  private timers: PendingTimer[] = [];
+
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const t: PendingTimer = { at: this.current + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    this.timers.push(t);
+    return {
+      cancel: () => {
+        t.cancelled = true;
+      },
+    };
+  }
+
+  /** Number of live timers (useful to assert that nothing is left scheduled). */
+  get pending(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  private nextDue(limit: number): PendingTimer | undefined {
+    let best: PendingTimer | undefined;
+    this.timers = this.timers.filter((t) => !t.cancelled);
+    for (const t of this.timers) {
+      if (t.at > limit) continue;
+      if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    }
+    return best;
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way. */
+  async advance(ms: number): Promise<void> {
+    await this.runUntil(this.current + ms);
+  }
+
+  /** Fires timers up to absolute time `target`, settling the event loop after each. */
+  async runUntil(target: number): Promise<void> {
+    await settle();
+    for (;;) {
+      const t = this.nextDue(target);
+      if (!t) break;
+      t.cancelled = true;
+      if (t.at > this.current) this.current = t.at;
+      t.fn();
+      await settle();
+    }
+    if (target > this.current) this.current = target;
+    await settle();
+  }
+
+  /**
+   * Runs until `done()` is true or `maxMs` of virtual time has passed, jumping straight to the
+   * next timer each time. Returns true if `done()` became true.
+   */
+  async runUntilDone(done: () => boolean, maxMs: number): Promise<boolean> {
+    const limit = this.current + maxMs;
+    await settle();
+    while (!done()) {
+      const t = this.nextDue(limit);
+      if (!t) {
+        await settle();
+        if (done()) return true;
+        const again = this.nextDue(limit);
+        if (!again) {
+          this.current = Math.max(this.current, limit);
+          return done();
+        }
+        continue;
+      }
+      t.cancelled = true;
+      if (t.at > this.current) this.current = t.at;
+      t.fn();
+      await settle();
+    }
+    return true;
+  }
+}

@@ -117,6 +117,11 @@ export const nobleBackend: CryptoBackend = {
     return shared;
   },
 
+  ecdhEphemeral(curve, peers) {
+    const e = this.generateKeyPair(curve);
+    return { publicKey: e.publicKey, secrets: peers.map((p) => this.ecdh(curve, e.privateKey, p)) };
+  },
+
   sign(alg: SignatureAlg, privateKey, message) {
     const curve = SIGNATURE_CURVE[alg];
     checkPrivate(curve, privateKey);

@@ -18,7 +18,10 @@ const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.l
 /** A small LRU on Map insertion order. */
 class Lru<V> {
   private map = new Map<string, V>();
-  constructor(private readonly max: number) {}
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
   get(k: string): V | undefined {
     const v = this.map.get(k);
     if (v !== undefined) {
@@ -230,7 +233,7 @@ export const nodeBackend: CryptoBackend = {
 
   generateKeyPair(curve: Curve): KeyPair {
     if (curve === 'Ed25519' || curve === 'X25519') {
-      const { privateKey, publicKey } = nc.generateKeyPairSync(curve === 'Ed25519' ? 'ed25519' : 'x25519');
+      const { privateKey, publicKey } = curve === 'Ed25519' ? nc.generateKeyPairSync('ed25519') : nc.generateKeyPairSync('x25519');
       const jwk = privateKey.export({ format: 'jwk' });
       return { curve, privateKey: fromBase64url(jwk.d!), publicKey: fromBase64url(publicKey.export({ format: 'jwk' }).x!) };
     }
@@ -270,6 +273,37 @@ export const nodeBackend: CryptoBackend = {
     }
     if (shared.every((b) => b === 0)) throw err('ERR_INVALID_KEY', `${curve} key agreement produced zero`);
     return shared;
+  },
+
+  ecdhEphemeral(curve, peers) {
+    const zeroCheck = (s: Uint8Array): Uint8Array => {
+      if (s.every((b) => b === 0)) throw err('ERR_INVALID_KEY', `${curve} key agreement produced zero`);
+      return s;
+    };
+    if (curve === 'X25519') {
+      const e = nc.generateKeyPairSync('x25519');
+      const publicKey = fromBase64url(e.publicKey.export({ format: 'jwk' }).x!);
+      const secrets = peers.map((p) => {
+        const pub = validatePublicKeyNode(curve, p);
+        try {
+          return zeroCheck(u8(nc.diffieHellman({ privateKey: e.privateKey, publicKey: publicKeyObject(curve, pub) })));
+        } catch (x) {
+          throw err('ERR_INVALID_KEY', `${curve} key agreement failed`, { cause: x });
+        }
+      });
+      return { publicKey, secrets };
+    }
+    const ecdh = nc.createECDH(opensslCurve(curve));
+    ecdh.generateKeys();
+    const secrets = peers.map((p) => {
+      const pub = validatePublicKeyNode(curve, p);
+      try {
+        return zeroCheck(u8(ecdh.computeSecret(pub)));
+      } catch (x) {
+        throw err('ERR_INVALID_KEY', `${curve} key agreement failed`, { cause: x });
+      }
+    });
+    return { publicKey: u8(ecdh.getPublicKey(null, 'uncompressed')), secrets };
   },
 
   sign(alg: SignatureAlg, privateKey, message) {

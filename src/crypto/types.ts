@@ -49,6 +49,13 @@ export interface CryptoBackend {
    */
   ecdh(curve: KeyAgreementCurve, privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
 
+  /**
+   * Generates an ephemeral key pair on `curve` and returns its public key with the shared secret
+   * against each of `peers` (validated). The ephemeral private key never leaves the backend —
+   * which also lets node:crypto skip re-importing it.
+   */
+  ecdhEphemeral(curve: KeyAgreementCurve, peers: Uint8Array[]): { publicKey: Uint8Array; secrets: Uint8Array[] };
+
   /** Signs `message`; ECDSA signatures are raw r‖s (IEEE P1363), low-S normalized. */
   sign(alg: SignatureAlg, privateKey: Uint8Array, message: Uint8Array): Uint8Array;
   /** Verifies; returns false for a bad signature, throws ERR_INVALID_KEY for a bad public key. */

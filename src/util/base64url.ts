@@ -60,12 +60,32 @@ function decode(s: string, t: Int16Array, what: string): Uint8Array {
   return out.subarray(0, o);
 }
 
+/** Node's native codec when present (an order of magnitude faster); same bytes either way. */
+const NodeBuffer: { from(a: ArrayBufferLike, o: number, l: number): { toString(e: string): string }; from(s: string, e: string): Uint8Array } | undefined =
+  (globalThis as unknown as { Buffer?: never }).Buffer;
+
+const URL_CHARS = /^[A-Za-z0-9_-]*$/u;
+/** For a final character carrying 2 (len%4==2) or 4 (len%4==3) data bits, the unused low bits must be zero. */
+function canonicalTail(s: string): boolean {
+  const r = s.length % 4;
+  if (r === 0) return true;
+  const v = URL_TABLE[s.charCodeAt(s.length - 1)]!;
+  return r === 2 ? (v & 15) === 0 : (v & 3) === 0;
+}
+
 export function toBase64url(b: Uint8Array): string {
+  if (NodeBuffer) return NodeBuffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
   return encode(b, URL_ALPHABET, false);
 }
 
-/** Strict base64url without padding. */
+/** Strict base64url without padding: one valid encoding per byte string. */
 export function fromBase64url(s: string, what = 'base64url'): Uint8Array {
+  if (NodeBuffer && typeof s === 'string') {
+    if (s.length % 4 === 1 || !URL_CHARS.test(s)) throw err('ERR_MALFORMED', `${what}: invalid character or length`);
+    if (!canonicalTail(s)) throw err('ERR_MALFORMED', `${what}: non-canonical encoding`);
+    const b = NodeBuffer.from(s, 'base64url');
+    return new Uint8Array(b.buffer, b.byteOffset, b.length);
+  }
   return decode(s, URL_TABLE, what);
 }
 

@@ -1,6 +1,7 @@
 /**
- * Bounded JSON parsing for untrusted input: size and nesting limits checked before/after
- * `JSON.parse`, `__proto__` keys refused, and every failure an ERR_MALFORMED / ERR_TOO_LARGE.
+ * Bounded JSON parsing for untrusted input: size and nesting limits checked before `JSON.parse`,
+ * and every failure an ERR_MALFORMED / ERR_TOO_LARGE. (`JSON.parse` defines `__proto__` as a plain
+ * own property, so parsed objects cannot pollute prototypes; code copying them uses own keys only.)
  */
 import { err } from '../errors.js';
 
@@ -42,10 +43,7 @@ export function parseJson(text: string, what = 'JSON', limits: JsonLimits = {}):
   depthOf(text, maxDepth);
   let value: JsonValue;
   try {
-    value = JSON.parse(text, (key, v) => {
-      if (key === '__proto__') throw new Error('__proto__ key');
-      return v;
-    }) as JsonValue;
+    value = JSON.parse(text) as JsonValue;
   } catch (e) {
     throw err('ERR_MALFORMED', `${what}: ${e instanceof Error ? e.message : 'invalid JSON'}`);
   }

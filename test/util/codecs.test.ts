@@ -78,7 +78,9 @@ describe('bytes and JSON', () => {
     expect(code(() => fromUtf8(fromHex('c328')))).toBe('ERR_MALFORMED');
     expect(code(() => parseJson('['.repeat(100) + ']'.repeat(100)))).toBe('ERR_TOO_LARGE');
     expect(code(() => parseJson('{"a":'))).toBe('ERR_MALFORMED');
-    expect(code(() => parseJson('{"__proto__":{"x":1}}'))).toBe('ERR_MALFORMED');
+    const polluted = parseJson('{"__proto__":{"x":1}}') as Record<string, unknown>;
+    expect(Object.prototype.hasOwnProperty.call(polluted, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
     expect(parseJson('{"a":"[[[["}')).toEqual({ a: '[[[[' });
   });
 });

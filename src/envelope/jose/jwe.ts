@@ -50,7 +50,7 @@ export function encryptJwe(crypto: CryptoBackend, plaintext: Uint8Array, o: Encr
   if (o.sender && o.enc !== 'A256CBC-HS512') throw err('ERR_UNSUPPORTED', 'authcrypt (ECDH-1PU) requires A256CBC-HS512');
   const alg: KeyWrapAlg = o.sender ? 'ECDH-1PU+A256KW' : 'ECDH-ES+A256KW';
   const apv = apvFor(crypto, o.recipients.map((r) => r.kid));
-  const epk = crypto.generateKeyPair(curve);
+  const epk = crypto.ecdhEphemeral(curve, o.recipients.map((r) => r.publicKey));
   const header: JsonObject = { epk: publicKeyToJwk({ curve, bytes: epk.publicKey }) as unknown as JsonObject, apv: toBase64url(apv) };
   let apu: Uint8Array = new Uint8Array(0);
   if (o.sender) {
@@ -64,9 +64,9 @@ export function encryptJwe(crypto: CryptoBackend, plaintext: Uint8Array, o: Encr
   const protectedB64 = toBase64url(utf8(JSON.stringify(header)));
   const cek = crypto.randomBytes(CEK_LENGTH[o.enc]);
   const content = encryptContent(crypto, o.enc, cek, plaintext, utf8(protectedB64));
-  const recipients = o.recipients.map((r) => {
-    const ze = crypto.ecdh(curve, epk.privateKey, r.publicKey);
-    const z = o.sender ? concat2(ze, crypto.ecdh(curve, o.sender.privateKey, r.publicKey)) : ze;
+  const recipients = o.recipients.map((r, i) => {
+    const ze = epk.secrets[i]!;
+    const z = o.sender ? concat2(ze, staticSecret(crypto, curve, o.sender.privateKey, r.publicKey)) : ze;
     const kek = concatKdf(crypto, z, alg, apu, apv, o.sender ? content.tag : undefined);
     return { header: { kid: r.kid }, encrypted_key: toBase64url(crypto.aesKeyWrap(kek, cek)) };
   });
@@ -77,6 +77,24 @@ export function encryptJwe(crypto: CryptoBackend, plaintext: Uint8Array, o: Encr
     ciphertext: toBase64url(content.ciphertext),
     tag: toBase64url(content.tag),
   });
+}
+
+/**
+ * Static-static ECDH (the 1PU "Zs" half) is the same for every message between two keys, so it is
+ * cached per (our private key, their public key) pair: one DH per message instead of two.
+ */
+const staticCache = new Map<string, Uint8Array>();
+const STATIC_CACHE_MAX = 4096;
+
+function staticSecret(crypto: CryptoBackend, curve: KeyAgreementCurve, privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  const id = `${crypto.name}:${curve}:${toBase64url(privateKey)}:${toBase64url(publicKey)}`;
+  let z = staticCache.get(id);
+  if (!z) {
+    z = crypto.ecdh(curve, privateKey, publicKey);
+    if (staticCache.size >= STATIC_CACHE_MAX) staticCache.delete(staticCache.keys().next().value as string);
+    staticCache.set(id, z);
+  }
+  return z;
 }
 
 function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -191,7 +209,7 @@ export function decryptJwe(crypto: CryptoBackend, j: ParsedJwe, keys: JweKeys): 
     }
     try {
       const ze = crypto.ecdh(j.curve, secret.privateKey, j.epk);
-      const z = j.alg === 'ECDH-1PU+A256KW' ? concat2(ze, crypto.ecdh(j.curve, secret.privateKey, keys.senderPublicKey!.publicKey)) : ze;
+      const z = j.alg === 'ECDH-1PU+A256KW' ? concat2(ze, staticSecret(crypto, j.curve, secret.privateKey, keys.senderPublicKey!.publicKey)) : ze;
       const kek = concatKdf(crypto, z, j.alg, j.apu, j.apv, j.alg === 'ECDH-1PU+A256KW' ? j.tag : undefined);
       const cek = crypto.aesKeyUnwrap(kek, r.encryptedKey);
       if (cek.length !== CEK_LENGTH[j.enc]) throw decryptionFailed();

@@ -14,14 +14,14 @@ export type LinkAddress = string;
 
 export type TransportState = 'online' | 'offline' | 'closed';
 
-export interface TransportEvents {
+export type TransportEvents = {
   /** One inbound frame, with the sender's link address when the link knows it. */
   frame: (frame: Uint8Array, from: LinkAddress | undefined) => void;
   /** A non-fatal problem (bad frame from the air, modem error line...). Always a DidcommError. */
   error: (error: DidcommError) => void;
   /** Link came up or went down. Offline is a normal state, not an error. */
   state: (state: TransportState) => void;
-}
+};
 
 export interface Transport {
   /** Short name of the implementation, e.g. `lora-rylr`, `ble-nus`, `mqtt`, `fragment`. */

@@ -61,7 +61,7 @@ describe('deterministic CBOR', () => {
       fc.uint8Array({ maxLength: 40 }),
       fc.boolean(),
       fc.constant(null),
-      fc.array(tie('v'), { maxLength: 5 }),
+      fc.array(tie('v'), { maxLength: 5 }) as fc.Arbitrary<CborValue[]>,
       fc.array(fc.tuple(fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.string({ maxLength: 6 })), tie('v')), { maxLength: 5 }).map((es) => new Map<CborValue, CborValue>(es)),
     ),
   })).v;

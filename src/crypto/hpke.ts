@@ -7,6 +7,7 @@
 import { decryptionFailed, err } from '../errors.js';
 import { abytes, concatBytes, utf8 } from '../util/bytes.js';
 import type { CryptoBackend } from './types.js';
+import { staticEcdh } from './static-dh.js';
 
 export const HPKE_MODE_BASE = 0x00;
 export const HPKE_MODE_AUTH = 0x02;
@@ -94,6 +95,8 @@ export interface HpkeSealOptions {
   aad: Uint8Array;
   /** Auth mode: the sender's static X25519 private key. */
   senderPrivateKey?: Uint8Array;
+  /** Auth mode: the sender's public key, if known (saves deriving it). */
+  senderPublicKey?: Uint8Array;
   /** For test vectors only: a fixed ephemeral private key instead of a fresh one. */
   ephemeralPrivateKey?: Uint8Array;
 }
@@ -116,8 +119,8 @@ export function hpkeSeal(c: CryptoBackend, recipientPublicKey: Uint8Array, plain
   let mode = HPKE_MODE_BASE;
   if (o.senderPrivateKey) {
     mode = HPKE_MODE_AUTH;
-    const pkS = c.publicKeyFromPrivate('X25519', o.senderPrivateKey);
-    const dhS = c.ecdh('X25519', o.senderPrivateKey, recipientPublicKey);
+    const pkS = o.senderPublicKey ?? c.publicKeyFromPrivate('X25519', o.senderPrivateKey);
+    const dhS = staticEcdh(c, 'X25519', o.senderPrivateKey, recipientPublicKey);
     shared = extractAndExpand(c, concatBytes(dhE, dhS), concatBytes(enc, recipientPublicKey, pkS));
   } else {
     shared = extractAndExpand(c, dhE, concatBytes(enc, recipientPublicKey));
@@ -132,6 +135,8 @@ export interface HpkeOpenOptions {
   aad: Uint8Array;
   /** Auth mode: the sender's static X25519 public key. */
   senderPublicKey?: Uint8Array;
+  /** Our public key, if known (saves deriving it from the private key). */
+  recipientPublicKey?: Uint8Array;
 }
 
 /** Single-shot OpenBase / OpenAuth. Any failure is the opaque ERR_DECRYPTION_FAILED. */
@@ -140,13 +145,13 @@ export function hpkeOpen(c: CryptoBackend, recipientPrivateKey: Uint8Array, enc:
   const aead = o.aead ?? AEAD_CHACHA20POLY1305;
   let k: HpkeContext;
   try {
-    const pkR = c.publicKeyFromPrivate('X25519', recipientPrivateKey);
+    const pkR = o.recipientPublicKey ?? c.publicKeyFromPrivate('X25519', recipientPrivateKey);
     const dhE = c.ecdh('X25519', recipientPrivateKey, enc);
     let shared: Uint8Array;
     let mode = HPKE_MODE_BASE;
     if (o.senderPublicKey) {
       mode = HPKE_MODE_AUTH;
-      const dhS = c.ecdh('X25519', recipientPrivateKey, o.senderPublicKey);
+      const dhS = staticEcdh(c, 'X25519', recipientPrivateKey, o.senderPublicKey);
       shared = extractAndExpand(c, concatBytes(dhE, dhS), concatBytes(enc, pkR, o.senderPublicKey));
     } else {
       shared = extractAndExpand(c, dhE, concatBytes(enc, pkR));

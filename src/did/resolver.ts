@@ -29,6 +29,8 @@ export interface KeyResolver {
   authenticationKey(kid: string): ResolvedKey;
   /** Every DID this resolver has a document for (provisioned or already resolved). */
   knownDids(): string[];
+  /** Changes whenever `knownDids()` may have changed (lets callers cache derived indexes). */
+  readonly version?: number;
 }
 
 export interface OfflineResolverOptions {
@@ -44,6 +46,11 @@ export class OfflineResolver implements DidResolver, KeyResolver {
   private readonly provisioned = new Map<string, DidDocument>();
   private readonly cache = new Map<string, IndexedDocument>();
   private readonly cacheSize: number;
+  private generation = 0;
+
+  get version(): number {
+    return this.generation;
+  }
 
   constructor(options: OfflineResolverOptions = {}) {
     this.crypto = options.crypto ?? defaultCrypto;
@@ -58,6 +65,7 @@ export class OfflineResolver implements DidResolver, KeyResolver {
     const indexed = indexDocument(doc, this.crypto);
     this.provisioned.set(indexed.did, doc);
     this.cache.delete(indexed.did);
+    this.generation++;
   }
 
   resolve(did: string): DidDocument | undefined {
@@ -84,6 +92,7 @@ export class OfflineResolver implements DidResolver, KeyResolver {
     const indexed = indexDocument(doc, this.crypto);
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(did, indexed);
+    this.generation++;
     return indexed;
   }
 

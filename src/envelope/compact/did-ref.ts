@@ -10,7 +10,7 @@
  * except where the caller can disambiguate cryptographically (trial verification/decryption).
  */
 import { err } from '../../errors.js';
-import { equalBytes, toHex, utf8 } from '../../util/bytes.js';
+import { toHex, utf8 } from '../../util/bytes.js';
 import { fromBase58, toBase58 } from '../../util/base58.js';
 import { didOf, isDid, isDidUrl } from '../../did/document.js';
 import type { CborValue } from '../../cbor/types.js';
@@ -46,6 +46,37 @@ export function knownDids(ctx: EnvelopeContext): string[] {
   return [...new Set([...ctx.resolver.knownDids(), ...ctx.secrets.kids().map(didOf)])];
 }
 
+interface HintIndex {
+  stamp: string;
+  /** `${kind}:${length}` → hint hex → matching DIDs or key ids. */
+  tables: Map<string, Map<string, string[]>>;
+}
+const indexes = new WeakMap<object, HintIndex>();
+
+/** Entries of `values()` whose hint of `hint.length` bytes equals `hint`, via a cached index. */
+function lookupHint(ctx: EnvelopeContext, kind: string, hint: Uint8Array, values: () => string[]): string[] {
+  const version = ctx.resolver.version;
+  const stamp = `${version ?? ''}/${ctx.secrets.kids().length}`;
+  let ix = indexes.get(ctx.resolver);
+  if (!ix || ix.stamp !== stamp || version === undefined) {
+    ix = { stamp, tables: new Map() };
+    indexes.set(ctx.resolver, ix);
+  }
+  const tableKey = `${kind}:${hint.length}`;
+  let table = ix.tables.get(tableKey);
+  if (!table) {
+    table = new Map();
+    for (const v of values()) {
+      const h = toHex(hintOf(ctx, v, hint.length));
+      const list = table.get(h);
+      if (list) list.push(v);
+      else table.set(h, [v]);
+    }
+    ix.tables.set(tableKey, table);
+  }
+  return table.get(toHex(hint)) ?? [];
+}
+
 export function decodeDidRef(ctx: EnvelopeContext, v: CborValue, what: string): string {
   if (typeof v === 'string') {
     if (!isDid(v)) throw err('ERR_MALFORMED', `${what}: not a DID`);
@@ -54,7 +85,7 @@ export function decodeDidRef(ctx: EnvelopeContext, v: CborValue, what: string): 
   }
   if (!(v instanceof Uint8Array) || v.length === 0) throw err('ERR_MALFORMED', `${what}: bad DID reference`);
   if (v.length > MAX_HINT) return DID_KEY + toBase58(v);
-  const matches = knownDids(ctx).filter((d) => equalBytes(hintOf(ctx, d, v.length), v));
+  const matches = lookupHint(ctx, 'did', v, () => knownDids(ctx));
   if (matches.length !== 1) {
     throw err('ERR_DID_NOT_RESOLVED', `${what}: hint ${toHex(v)} matches ${matches.length} known DIDs`);
   }
@@ -86,16 +117,15 @@ export function decodeKidRef(ctx: EnvelopeContext, v: CborValue, purpose: KeyPur
     return [v];
   }
   if (v instanceof Uint8Array && v.length > 0 && v.length <= MAX_HINT) {
-    const out: string[] = [];
-    for (const did of knownDids(ctx)) {
-      let kids: string[];
-      try {
-        kids = keysOf(ctx, did, purpose);
-      } catch {
-        continue;
-      }
-      for (const kid of kids) if (equalBytes(hintOf(ctx, kid, v.length), v)) out.push(kid);
-    }
+    const out = lookupHint(ctx, purpose, v, () =>
+      knownDids(ctx).flatMap((did) => {
+        try {
+          return keysOf(ctx, did, purpose);
+        } catch {
+          return [];
+        }
+      }),
+    );
     if (out.length === 0) throw err('ERR_KEY_NOT_FOUND', `${what}: hint ${toHex(v)} matches no known key`);
     return out;
   }

@@ -55,7 +55,7 @@ export function sealHpkeFrame(ctx: EnvelopeContext, inner: Uint8Array, o: HpkeSe
   if (o.recipients.length === 1) {
     const marker = auth ? MARKER.AUTHCRYPT : MARKER.ANONCRYPT;
     const r = o.recipients[0]!;
-    const { enc, ciphertext } = hpkeSeal(ctx.crypto, r.bytes, inner, { info: info(marker), aad: encAad('Encrypt0', marker, o.sender?.kid), ...(auth ? { senderPrivateKey: o.sender!.privateKey } : {}) });
+    const { enc, ciphertext } = hpkeSeal(ctx.crypto, r.bytes, inner, { info: info(marker), aad: encAad('Encrypt0', marker, o.sender?.kid), ...(auth ? { senderPrivateKey: o.sender!.privateKey, senderPublicKey: o.sender!.publicKey } : {}) });
     const h: CborMap = new Map<CborValue, CborValue>([[EK, enc]]);
     if (o.recipientKid) h.set(KID, encodeKidRef(ctx, r.kid, 'keyAgreement', hint));
     if (auth) h.set(SENDER_KID, encodeKidRef(ctx, o.sender!.kid, 'keyAgreement', hint));
@@ -66,7 +66,7 @@ export function sealHpkeFrame(ctx: EnvelopeContext, inner: Uint8Array, o: HpkeSe
   const ciphertext = ctx.crypto.chachaSeal(cek, ZERO_NONCE, inner, encAad('Encrypt', marker, o.sender?.kid));
   const tag = ciphertext.subarray(ciphertext.length - 16);
   const recipients = o.recipients.map((r) => {
-    const sealed = hpkeSeal(ctx.crypto, r.bytes, cek, { info: info(marker, 'cek'), aad: tag, ...(auth ? { senderPrivateKey: o.sender!.privateKey } : {}) });
+    const sealed = hpkeSeal(ctx.crypto, r.bytes, cek, { info: info(marker, 'cek'), aad: tag, ...(auth ? { senderPrivateKey: o.sender!.privateKey, senderPublicKey: o.sender!.publicKey } : {}) });
     return [EMPTY, new Map<CborValue, CborValue>([[KID, encodeKidRef(ctx, r.kid, 'keyAgreement', hint)], [EK, sealed.enc]]), sealed.ciphertext];
   });
   const h: CborMap = new Map();
@@ -143,7 +143,7 @@ export function openHpkeFrame(ctx: EnvelopeContext, marker: number, body: CborVa
     const ek = ekOf(h, what);
     const pairs = recipientCandidates(ctx, h.get(KID)).flatMap((r) => senders.map((s) => [r, s] as [Secret, typeof s]));
     return trial(pairs, (r, s) => ({
-      inner: hpkeOpen(ctx.crypto, r.privateKey, ek, ciphertext, { info: info(marker), aad: encAad('Encrypt0', marker, s?.kid), ...pk(s) }),
+      inner: hpkeOpen(ctx.crypto, r.privateKey, ek, ciphertext, { info: info(marker), aad: encAad('Encrypt0', marker, s?.kid), recipientPublicKey: r.publicKey, ...pk(s) }),
       recipientKid: r.kid,
       senderKid: s?.kid,
     }));
@@ -173,7 +173,7 @@ export function openHpkeFrame(ctx: EnvelopeContext, marker: number, body: CborVa
     pairs.map((p) => [p[0], p[1]]),
     (r, s) => {
       const p = byPair.get(r.kid + ' ' + (s?.kid ?? ''))!;
-      const cek = hpkeOpen(ctx.crypto, r.privateKey, p[2], p[3], { info: info(marker, 'cek'), aad: tag, ...pk(s) });
+      const cek = hpkeOpen(ctx.crypto, r.privateKey, p[2], p[3], { info: info(marker, 'cek'), aad: tag, recipientPublicKey: r.publicKey, ...pk(s) });
       if (cek.length !== 32) throw decryptionFailed();
       return { inner: ctx.crypto.chachaOpen(cek, ZERO_NONCE, ciphertext, encAad('Encrypt', marker, s?.kid)), recipientKid: r.kid, senderKid: s?.kid };
     },

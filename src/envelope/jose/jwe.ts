@@ -14,6 +14,7 @@ import { publicKeyFromJwk, publicKeyToJwk } from '../../did/keys.js';
 import { ENCRYPTED_MEDIA_TYPE } from '../../message/message.js';
 import { CEK_LENGTH, decryptContent, encryptContent, isContentEncryption, type ContentEncryption } from './content.js';
 import { concatKdf } from './kdf.js';
+import { staticEcdh } from '../../crypto/static-dh.js';
 
 export type KeyWrapAlg = 'ECDH-ES+A256KW' | 'ECDH-1PU+A256KW';
 
@@ -66,7 +67,7 @@ export function encryptJwe(crypto: CryptoBackend, plaintext: Uint8Array, o: Encr
   const content = encryptContent(crypto, o.enc, cek, plaintext, utf8(protectedB64));
   const recipients = o.recipients.map((r, i) => {
     const ze = epk.secrets[i]!;
-    const z = o.sender ? concat2(ze, staticSecret(crypto, curve, o.sender.privateKey, r.publicKey)) : ze;
+    const z = o.sender ? concat2(ze, staticEcdh(crypto, curve, o.sender.privateKey, r.publicKey)) : ze;
     const kek = concatKdf(crypto, z, alg, apu, apv, o.sender ? content.tag : undefined);
     return { header: { kid: r.kid }, encrypted_key: toBase64url(crypto.aesKeyWrap(kek, cek)) };
   });
@@ -77,24 +78,6 @@ export function encryptJwe(crypto: CryptoBackend, plaintext: Uint8Array, o: Encr
     ciphertext: toBase64url(content.ciphertext),
     tag: toBase64url(content.tag),
   });
-}
-
-/**
- * Static-static ECDH (the 1PU "Zs" half) is the same for every message between two keys, so it is
- * cached per (our private key, their public key) pair: one DH per message instead of two.
- */
-const staticCache = new Map<string, Uint8Array>();
-const STATIC_CACHE_MAX = 4096;
-
-function staticSecret(crypto: CryptoBackend, curve: KeyAgreementCurve, privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
-  const id = `${crypto.name}:${curve}:${toBase64url(privateKey)}:${toBase64url(publicKey)}`;
-  let z = staticCache.get(id);
-  if (!z) {
-    z = crypto.ecdh(curve, privateKey, publicKey);
-    if (staticCache.size >= STATIC_CACHE_MAX) staticCache.delete(staticCache.keys().next().value as string);
-    staticCache.set(id, z);
-  }
-  return z;
 }
 
 function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -209,7 +192,7 @@ export function decryptJwe(crypto: CryptoBackend, j: ParsedJwe, keys: JweKeys): 
     }
     try {
       const ze = crypto.ecdh(j.curve, secret.privateKey, j.epk);
-      const z = j.alg === 'ECDH-1PU+A256KW' ? concat2(ze, staticSecret(crypto, j.curve, secret.privateKey, keys.senderPublicKey!.publicKey)) : ze;
+      const z = j.alg === 'ECDH-1PU+A256KW' ? concat2(ze, staticEcdh(crypto, j.curve, secret.privateKey, keys.senderPublicKey!.publicKey)) : ze;
       const kek = concatKdf(crypto, z, j.alg, j.apu, j.apv, j.alg === 'ECDH-1PU+A256KW' ? j.tag : undefined);
       const cek = crypto.aesKeyUnwrap(kek, r.encryptedKey);
       if (cek.length !== CEK_LENGTH[j.enc]) throw decryptionFailed();

@@ -1,0 +1,29 @@
+/**
+ * The table of `didcomm-iot` subcommands. Adding a command is one module under commands/ plus one
+ * `registerCommand` line here (or a call from an embedding program before `runCli`). Entries load
+ * their module with a dynamic `import()`, so `didcomm-iot pack` never loads the mediator, MQTT or
+ * serialport code of other commands.
+ */
+import { err } from '../errors.js';
+import type { CommandEntry } from './command.js';
+
+const commands = new Map<string, CommandEntry>();
+
+/** Adds (or replaces) a subcommand. */
+export function registerCommand(entry: CommandEntry): void {
+  if (!/^[a-z][a-z0-9-]*$/u.test(entry.name)) throw err('ERR_ARGUMENT', `bad command name "${entry.name}"`);
+  commands.set(entry.name, entry);
+}
+
+export function findCommand(name: string): CommandEntry | undefined {
+  return commands.get(name);
+}
+
+/** All registered commands, in registration order. */
+export function listCommands(): CommandEntry[] {
+  return [...commands.values()];
+}
+
+registerCommand({ name: 'did', synopsis: 'did new [--method key|peer] [--service URI] [--out FILE]', summary: 'did new: create a static DID (did:key or did:peer:2) and its secrets file', load: () => import('./commands/did.js') });
+registerCommand({ name: 'pack', synopsis: 'pack --mode plain|signed|anoncrypt|authcrypt|pairwise [options]', summary: 'pack a plaintext message into an envelope', load: () => import('./commands/pack.js') });
+registerCommand({ name: 'unpack', synopsis: 'unpack [--secrets FILE]... [--dids FILE]... [--in FILE]', summary: 'unpack an envelope (JSON or compact) to {message, meta}', load: () => import('./commands/unpack.js') });

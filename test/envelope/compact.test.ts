@@ -72,7 +72,7 @@ const message: fc.Arbitrary<Message> = fc
   .record(
     {
       id: ids,
-      type: fc.constantFrom('https://didcomm.org/telemetry/1.0/report', 'https://didcomm.org/trust-ping/2.0/ping', 'https://example.org/custom/1.0/thing', 'https://didcomm.org/routing/2.0/forward'),
+      type: fc.constantFrom('https://didcomm.org/telemetry/1.0/report', 'https://didcomm.org/telemetry/1.0/batch', 'https://didcomm.org/trust-ping/2.0/ping', 'https://example.org/custom/1.0/thing', 'https://didcomm.org/routing/2.0/forward'),
       typ: fc.constant('application/didcomm-plain+json'),
       from: dids,
       to: fc.array(dids, { minLength: 1, maxLength: 3 }),
@@ -80,7 +80,11 @@ const message: fc.Arbitrary<Message> = fc
       pthid: ids,
       created_time: fc.nat(),
       expires_time: fc.nat(),
-      body: fc.dictionary(fc.constantFrom('temp', 'hum', 'ts', 'next', 'response_requested', 'other', 'x'), json),
+      body: fc.oneof(
+        fc.dictionary(fc.constantFrom('temp', 'hum', 'ts', 'next', 'response_requested', 'other', 'x', 'readings'), json),
+        fc.record({ readings: fc.array(fc.dictionary(fc.constantFrom('temp', 'hum', 'ts', 'extra'), json), { maxLength: 3 }) }),
+      ),
+      sent_count: fc.oneof(fc.nat(), fc.string({ maxLength: 3 })),
       attachments: fc.array(attachment, { maxLength: 2 }),
       please_ack: fc.array(ids, { maxLength: 2 }),
       ack: fc.array(ids, { maxLength: 2 }),

@@ -174,6 +174,11 @@ function attachmentShorthand(atts: Attachment[] | undefined): Uint8Array | undef
 
 // ---- body ------------------------------------------------------------------------------------
 
+/** A non-empty array of plain objects (what a `records` field carries in compact form). */
+function isRecords(v: unknown): v is Array<Record<string, JsonValue>> {
+  return Array.isArray(v) && v.length > 0 && v.every((r) => isJsonObject(r));
+}
+
 function encodeBody(ctx: EnvelopeContext, body: Record<string, JsonValue>, schema: BodyField[] | undefined, hintFor: (did: string) => number): CborMap {
   const m: CborMap = new Map();
   for (const [name, value] of Object.entries(body)) {
@@ -181,6 +186,8 @@ function encodeBody(ctx: EnvelopeContext, body: Record<string, JsonValue>, schem
     if (!f) m.set(name, jsonToCbor(value));
     else if (f.kind === 'did' && isDid(value)) m.set(f.key, encodeDidRef(ctx, value, hintFor(value)));
     else if (f.kind === 'did') m.set(name, jsonToCbor(value));
+    else if (f.kind === 'records' && isRecords(value)) m.set(f.key, value.map((r) => encodeBody(ctx, r, schema, hintFor)));
+    else if (f.kind === 'records') m.set(name, jsonToCbor(value));
     else m.set(f.key, jsonToCbor(value));
   }
   return m;
@@ -192,13 +199,16 @@ function decodeBody(ctx: EnvelopeContext, v: CborValue, schema: BodyField[] | un
   for (const [k, x] of v) {
     if (typeof k === 'string') {
       const f = schema?.find((s) => s.name === k);
-      if (f && !(f.kind === 'did' && !isDid(x))) bad(`body "${k}" must use its integer key`);
+      if (f && !(f.kind === 'did' && !isDid(x)) && !(f.kind === 'records' && !isRecords(cborToJson(x, 'body')))) bad(`body "${k}" must use its integer key`);
       Object.defineProperty(body, k, { value: cborToJson(x, 'body'), enumerable: true, writable: true, configurable: true });
       continue;
     }
     const f = schema?.find((s) => s.key === k);
     if (!f) bad(`body key ${String(k)} is not registered for this type`);
-    body[f.name] = f.kind === 'did' ? decodeDidRef(ctx, x, `body.${f.name}`) : cborToJson(x, 'body');
+    if (f.kind === 'records') {
+      if (!Array.isArray(x) || x.length === 0) bad(`body.${f.name} must be a non-empty array of maps`);
+      body[f.name] = x.map((r) => decodeBody(ctx, r, schema));
+    } else body[f.name] = f.kind === 'did' ? decodeDidRef(ctx, x, `body.${f.name}`) : cborToJson(x, 'body');
   }
   return body;
 }
@@ -263,6 +273,10 @@ export function encodePlaintextMap(ctx: EnvelopeContext, message: Message, o: Pl
       case 'return_route':
         m.set(key!, RETURN_ROUTE_VALUES.indexOf(value as 'none'));
         break;
+      case 'sent_count':
+        if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) m.set(key!, value);
+        else m.set(name, jsonToCbor(value as JsonValue));
+        break;
       case 'typ':
         m.set(key!, value === PLAIN_TYP ? 0 : (value as string));
         break;
@@ -296,7 +310,8 @@ export function decodePlaintextMap(ctx: EnvelopeContext, v: CborValue, o: Plaint
   } else bad('type is required');
   for (const [k, x] of v) {
     if (typeof k === 'string') {
-      if (HEADER_KEY.has(k)) bad(`header "${k}" must use its integer key`);
+      const uint = typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+      if (HEADER_KEY.has(k) && !(k === 'sent_count' && !uint)) bad(`header "${k}" must use its integer key`);
       Object.defineProperty(msg, k, { value: cborToJson(x, k), enumerable: true, writable: true, configurable: true });
       continue;
     }
@@ -340,6 +355,10 @@ export function decodePlaintextMap(ctx: EnvelopeContext, v: CborValue, o: Plaint
       case 'return_route':
         if (typeof x !== 'number' || !RETURN_ROUTE_VALUES[x]) bad('bad return_route');
         msg.return_route = RETURN_ROUTE_VALUES[x];
+        break;
+      case 'sent_count':
+        if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) bad('sent_count must be an unsigned integer');
+        msg.sent_count = x;
         break;
       case 'typ':
         if (x === 0) msg.typ = PLAIN_TYP;

@@ -24,6 +24,7 @@ export const HEADER_KEYS: ReadonlyArray<[string, number]> = [
   ['typ', 15],
   ['lang', 16],
   ['accept-lang', 17],
+  ['sent_count', 18],
 ];
 export const HEADER_KEY = new Map(HEADER_KEYS);
 export const HEADER_NAME = new Map(HEADER_KEYS.map(([n, k]) => [k, n]));
@@ -89,7 +90,8 @@ export const DATA_BASE64_STD = 6;
 export interface BodyField {
   name: string;
   key: number;
-  kind: 'json' | 'did';
+  /** json: any JSON value; did: a DID reference; records: an array of objects using this same schema. */
+  kind: 'json' | 'did' | 'records';
 }
 
 const TELEMETRY_FIELDS: BodyField[] = [
@@ -108,7 +110,7 @@ const TELEMETRY_FIELDS: BodyField[] = [
   ['volt', 13],
   ['rssi', 14],
   ['snr', 15],
-].map(([name, key]) => ({ name: name as string, key: key as number, kind: 'json' as const }));
+].map(([name, key]) => ({ name: name as string, key: key as number, kind: name === 'readings' ? ('records' as const) : ('json' as const) }));
 
 const COMMAND_FIELDS: BodyField[] = [
   ['command', 1],

@@ -19,7 +19,7 @@ export interface CborDecodeOptions {
   allowedTags?: readonly number[];
 }
 
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function malformed(msg: string): never {
   throw err('ERR_MALFORMED', `CBOR: ${msg}`);

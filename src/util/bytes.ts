@@ -5,7 +5,7 @@
 import { err } from '../errors.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Throws ERR_ARGUMENT unless `value` is a Uint8Array (optionally of one of `lengths`). */
 export function abytes(value: unknown, label: string, ...lengths: number[]): Uint8Array {

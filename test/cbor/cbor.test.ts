@@ -137,3 +137,9 @@ function normalize(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   return v;
 }
+
+describe('text strings keep every character', () => {
+  it('does not drop a leading U+FEFF (BOM) from a text string', () => {
+    expect(decodeCbor(encodeCbor('\ufeffx'))).toBe('\ufeffx');
+  });
+});

@@ -43,6 +43,10 @@ describe('didcomm-iot provision', () => {
       expect(r.out).not.toContain(c.recipientKey);
     }
     expect(config.transport).toMatchObject({ kind: 'lora-rylr', address: 12, gateway: 1 });
+    // Separate keys per peer: the mediator cannot derive the device↔controller context.
+    const [m, c] = ['mediator', 'controller'].map((role) => config.contexts.find((x: { role: string }) => x.role === role));
+    expect(m.idContext).not.toBe(c.idContext);
+    expect(m.senderKey).not.toBe(c.senderKey);
     // The mediator and the controller derive the same contexts from their own keys and the device DID.
     for (const [peer, role] of [[mediator, 'mediator'], [controller, 'controller']] as const) {
       const secretsStore = new SecretsStore(nodeBackend);

@@ -134,3 +134,30 @@ export class ManualClock implements Clock {
     return true;
   }
 }
+
+/**
+ * Accelerated wall time for simulations that also use real sockets (an MQTT broker, HTTP): time
+ * runs `speed` times faster than the wall clock, timers fire at the scaled instants. Unlike
+ * ManualClock it needs no driving loop, so network I/O interleaves naturally.
+ */
+export class ScaledClock implements Clock {
+  readonly speed: number;
+  private readonly realStart: number;
+  private readonly virtualStart: number;
+
+  constructor(speed: number, start = Date.now()) {
+    if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError('speed must be a positive number');
+    this.speed = speed;
+    this.realStart = performance.now();
+    this.virtualStart = start;
+  }
+
+  now(): number {
+    return Math.floor(this.virtualStart + (performance.now() - this.realStart) * this.speed);
+  }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const t = setTimeout(fn, Math.max(0, ms) / this.speed);
+    return { cancel: () => clearTimeout(t) };
+  }
+}

@@ -14,7 +14,7 @@ import type { Message } from '../../src/message/message.js';
 import { parseForward } from '../../src/routing/forward.js';
 import { deviceConfig, type DeviceConfigOptions, type EspruinoDeviceConfig, type EspruinoPeer, type EspruinoTransportConfig } from '../../src/provision/espruino.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { EspruinoEnv, loadBundle, type DeviceEndpoint, type EspruinoEnvOptions } from './shim.js';
+import { EspruinoEnv, loadBundle, type DeviceEndpoint, type EspruinoEnvOptions } from '../../boards/espruino/host/shim.js';
 import { bundleCode } from './build.js';
 
 export const device = createDid();

@@ -6,17 +6,17 @@
  * simulate a reboot), `require("crypto").AES` (node:crypto with the API shape of
  * jswrap_crypto.c: ArrayBuffer results, ECB over full blocks only, CTR ignoring the IV, CBC/CFB,
  * errors returning undefined; or absent, as on Pixl.js), `LED1` / `digitalWrite`, `getTime`
- * and timers on a ManualClock, `btoa` / `atob` on 8-bit strings.
+ * and timers on a Clock (a ManualClock in tests, a ScaledClock in the field simulation), `btoa` / `atob` on 8-bit strings.
  * `loadBundle` runs a bundle with these as its globals and returns its exports.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import type { ManualClock, Timer } from '../../src/util/clock.js';
-import { createPrng } from '../../src/util/prng.js';
-import type { InMemoryBleLink } from '../../transports/ble/memory-link.js';
-import type { SerialDuplex } from '../../transports/serial/types.js';
+import type { Clock, Timer } from '../../../src/util/clock.js';
+import { createPrng } from '../../../src/util/prng.js';
+import type { InMemoryBleLink } from '../../../transports/ble/memory-link.js';
+import type { SerialDuplex } from '../../../transports/serial/types.js';
 
 export interface EspruinoEnvOptions {
-  clock: ManualClock;
+  clock: Clock;
   /** Storage files (name → contents); reuse the Map across a simulated reboot. */
   storage?: Map<string, string>;
   /** Firmware has require("crypto").AES (default true). */
@@ -51,7 +51,7 @@ function binary(b: Uint8Array): string {
 }
 
 export class EspruinoEnv {
-  readonly clock: ManualClock;
+  readonly clock: Clock;
   readonly storage: Map<string, string>;
   /** Every digitalWrite, in order. */
   readonly pinWrites: Array<[string, boolean]> = [];

@@ -290,6 +290,7 @@ export class Agent extends Emitter<AgentEvents> {
   /** Sends a request that expects a threaded reply, and waits for it. */
   private async ask(peer: string, m: Message, timeoutMs: number): Promise<Message> {
     const reply = this.waiters.wait(m.id, peer, timeoutMs);
+    reply.catch(() => undefined); // handled below; a slow store must not make it an unhandled rejection
     try {
       await this.send(m, { delivery: 'ack', pleaseAck: false, ttlMs: timeoutMs });
     } catch (e) {

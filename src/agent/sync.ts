@@ -113,6 +113,8 @@ export class SyncClient {
     for (let i = 0; i < attempts; i++) {
       const id = newMessageId(this.d.crypto);
       const reply = this.d.waiters.wait(id, peer, timeoutMs, (m) => types.includes(m.type));
+      // A slow send (duty cycle) can outlast the timeout: the rejection is handled below, not lost.
+      reply.catch(() => undefined);
       try {
         await this.send(peer, build(id));
       } catch (e) {

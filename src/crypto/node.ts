@@ -43,10 +43,23 @@ const OPENSSL_CURVE: Partial<Record<Curve, string>> = {
   secp256k1: 'secp256k1',
 };
 
-const OKP_PREFIX = {
-  Ed25519: { pkcs8: '302e020100300506032b657004220420', spki: '302a300506032b6570032100' },
-  X25519: { pkcs8: '302e020100300506032b656e04220420', spki: '302a300506032b656e032100' },
-} as const;
+/** Stands in for `x` in OKP private JWKs: Node derives the public key from `d` and ignores it. */
+const PLACEHOLDER_X = toBase64url(new Uint8Array(32));
+
+/**
+ * An OKP private KeyObject from raw bytes, imported as JWK (~40 µs; PKCS#8 DER takes ~450 µs in
+ * OpenSSL 3). Keys are never made with generateKeyPairSync: on Node 20, exporting a key fresh from
+ * a key-generation job can deadlock against that job's destructor during GC (seen in gdb:
+ * ExportJWKEdKey → GC → ~KeyGenJob → uv_mutex_lock). Random bytes + import avoid the job entirely.
+ * The RFC 7748/8032 tests check that the public key derived here is the right one.
+ */
+function okpPrivateKeyObject(curve: 'Ed25519' | 'X25519', privateKey: Uint8Array): nc.KeyObject {
+  return nc.createPrivateKey({ key: { kty: 'OKP', crv: curve, d: toBase64url(privateKey), x: PLACEHOLDER_X }, format: 'jwk' });
+}
+
+function okpPublicOf(ko: nc.KeyObject): Uint8Array {
+  return fromBase64url(ko.export({ format: 'jwk' }).x!);
+}
 
 const HASH: Record<SignatureAlg, string | null> = { EdDSA: null, ES256: 'sha256', ES256K: 'sha256', ES384: 'sha384', ES512: 'sha512' };
 
@@ -80,8 +93,7 @@ function privateKeyObject(curve: Curve, privateKey: Uint8Array): nc.KeyObject {
   if (ko) return ko;
   try {
     if (curve === 'Ed25519' || curve === 'X25519') {
-      const der = Buffer.concat([Buffer.from(OKP_PREFIX[curve].pkcs8, 'hex'), privateKey]);
-      ko = nc.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      ko = okpPrivateKeyObject(curve, privateKey);
     } else {
       const pub = ecPublicFromPrivate(curve, privateKey);
       const n = CURVE_SIZES[curve].field;
@@ -103,8 +115,8 @@ function publicKeyObject(curve: Curve, publicKey: Uint8Array): nc.KeyObject {
   if (ko) return ko;
   try {
     if (curve === 'Ed25519' || curve === 'X25519') {
-      const der = Buffer.concat([Buffer.from(OKP_PREFIX[curve].spki, 'hex'), publicKey]);
-      ko = nc.createPublicKey({ key: der, format: 'der', type: 'spki' });
+      // JWK, not DER SPKI: OpenSSL 3 decodes DER an order of magnitude slower (~9 vs ~100 µs).
+      ko = nc.createPublicKey({ key: { kty: 'OKP', crv: curve, x: toBase64url(publicKey) }, format: 'jwk' });
     } else {
       const n = CURVE_SIZES[curve].field;
       ko = nc.createPublicKey({
@@ -233,9 +245,8 @@ export const nodeBackend: CryptoBackend = {
 
   generateKeyPair(curve: Curve): KeyPair {
     if (curve === 'Ed25519' || curve === 'X25519') {
-      const { privateKey, publicKey } = curve === 'Ed25519' ? nc.generateKeyPairSync('ed25519') : nc.generateKeyPairSync('x25519');
-      const jwk = privateKey.export({ format: 'jwk' });
-      return { curve, privateKey: fromBase64url(jwk.d!), publicKey: fromBase64url(publicKey.export({ format: 'jwk' }).x!) };
+      const privateKey = u8(nc.randomBytes(32));
+      return { curve, privateKey, publicKey: okpPublicOf(okpPrivateKeyObject(curve, privateKey)) };
     }
     const ecdh = nc.createECDH(opensslCurve(curve));
     ecdh.generateKeys();
@@ -248,8 +259,7 @@ export const nodeBackend: CryptoBackend = {
   publicKeyFromPrivate(curve, privateKey) {
     checkPrivate(curve, privateKey);
     if (curve === 'Ed25519' || curve === 'X25519') {
-      const ko = nc.createPublicKey(privateKeyObject(curve, privateKey));
-      return fromBase64url(ko.export({ format: 'jwk' }).x!);
+      return okpPublicOf(privateKeyObject(curve, privateKey));
     }
     return ecPublicFromPrivate(curve, privateKey);
   },
@@ -281,8 +291,9 @@ export const nodeBackend: CryptoBackend = {
       return s;
     };
     if (curve === 'X25519') {
-      const e = nc.generateKeyPairSync('x25519');
-      const publicKey = fromBase64url(e.publicKey.export({ format: 'jwk' }).x!);
+      const ephemeral = okpPrivateKeyObject('X25519', u8(nc.randomBytes(32)));
+      const e = { privateKey: ephemeral };
+      const publicKey = okpPublicOf(ephemeral);
       const secrets = peers.map((p) => {
         const pub = validatePublicKeyNode(curve, p);
         try {

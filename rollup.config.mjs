@@ -97,7 +97,7 @@ const nodeLibrary = {
     cleanNodeOutput(),
     typescript({
       tsconfig: at('tsconfig.json'),
-      include: ['src/**/*.ts', 'transports/**/*.ts'],
+      include: ['src/**/*.ts', 'transports/**/*.ts', 'scripts/sim/**/*.ts', 'boards/espruino/host/**/*.ts'],
       exclude: ['**/*.test.ts'],
       compilerOptions: {
         rootDir: '.',

@@ -19,7 +19,7 @@ const RAW_LORA_MTU = 255;
 
 /** Airtime of a message sent over a raw LoRa radio: one packet if it fits, else our fragments. */
 export function messageAirtimeMs(size: number, sf: number, mtu = RAW_LORA_MTU, airBytes = (n: number) => n): number {
-  const settings = loraSettings({ sf });
+  const settings = loraSettings({ sf: sf as 7 });
   if (size <= mtu) return airtimeMs(airBytes(size), settings);
   const offsets = planFragments(size, mtu);
   let total = 0;

@@ -36,7 +36,7 @@ export async function throughput(o: BenchOptions): Promise<Row[]> {
   const rows: Row[] = [];
   const modes = ['signed', 'anoncrypt', 'authcrypt'] as const;
   for (const mode of modes) {
-    const opts = { mode, to: [bob.did], from: alice.did } as const;
+    const opts = { mode, to: [bob.did], from: alice.did };
     const json = (await pack(A, msg, opts)).bytes;
     const jsonText = new TextDecoder().decode(json);
     const peerPack = () =>
@@ -51,14 +51,14 @@ export async function throughput(o: BenchOptions): Promise<Row[]> {
     rows.push({ name: `${mode}.unpack`, unit: 'ops/s', ours: oursUnpack, peer: theirUnpack, peerName: 'didcomm-node', ratio: oursUnpack / theirUnpack });
   }
   for (const mode of modes) {
-    const opts = { mode, to: [bob.did], from: alice.did, format: 'compact', hints: { length: 2 } } as const;
+    const opts = { mode, to: [bob.did], from: alice.did, format: 'compact' as const, hints: { length: 2 } };
     const frame = (await pack(A, msg, opts)).bytes;
     rows.push({ name: `compact.${mode}.pack`, unit: 'ops/s', ours: await opsPerSecond(() => pack(A, msg, opts), o) });
     rows.push({ name: `compact.${mode}.unpack`, unit: 'ops/s', ours: await opsPerSecond(() => unpack(B, frame), o) });
   }
   const sa = new PairwiseSessions(A);
   let sb = new PairwiseSessions(B);
-  const pwOpts = { mode: 'pairwise', to: [bob.did], from: alice.did, format: 'compact', pairwise: sa } as const;
+  const pwOpts = { mode: 'pairwise' as const, to: [bob.did], from: alice.did, format: 'compact' as const, pairwise: sa };
   rows.push({ name: 'compact.pairwise.pack', unit: 'ops/s', ours: await opsPerSecond(() => pack(A, msg, pwOpts), o) });
   const frames: Uint8Array[] = [];
   for (let i = 0; i < 20000; i++) frames.push((await pack(A, msg, pwOpts)).bytes);

@@ -9,7 +9,7 @@ import { fromHex, toHex } from '../../src/util/bytes.js';
 const v = JSON.parse(readFileSync(new URL('../vectors/oscore/rfc8613-appendix-c.json', import.meta.url), 'utf8'));
 
 describe.each([nodeBackend, nobleBackend])('OSCORE derivation on $name', (c) => {
-  it.each(v.key_derivation.map((k: any) => [k.id ?? k.title, k]))('%s', (_name, k: any) => {
+  it.each(v.key_derivation.map((k: any) => [k.id ?? k.title, k]) as Array<[string, any]>)('%s', (_name: string, k: any) => {
     const idContext = k.id_context === null ? null : fromHex(k.id_context);
     expect(toHex(oscoreInfo(fromHex(k.sender_id), idContext, 'Key', 16))).toBe(k.info_sender_key);
     expect(toHex(oscoreInfo(new Uint8Array(0), idContext, 'IV', 13))).toBe(k.info_common_iv);

@@ -1,11 +1,11 @@
 /**
- * An embedded MQTT broker for tests: aedes 1.2 (MQTT 3.1.1 only — it refuses v5, see
+ * An embedded MQTT broker (what `npm start` and the tests use when no broker is configured): aedes 1.2 (MQTT 3.1.1 only — it refuses v5, see
  * reference/embedded.md §6) on a node:net server on 127.0.0.1, port 0.
  *
  * `stop()` drops every connection and stops listening but keeps the aedes instance, so persistent
  * sessions and their queued QoS 1 messages survive (like a broker with persistence); `start()`
  * listens again on the same port. `restart({ keepState: false })` also replaces the aedes instance
- * (like Mosquitto with `persistence false`). Shared by every test that needs a broker.
+ * (like Mosquitto with `persistence false`). Used by the field simulation and by every test that needs a broker.
  */
 import { Aedes } from 'aedes';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';

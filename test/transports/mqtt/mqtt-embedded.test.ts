@@ -11,7 +11,7 @@ import { DidcommError } from '../../../src/errors.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { MqttTransport, type MqttTransportOptions } from '../../../transports/mqtt/index.js';
 import type { TransportState } from '../../../transports/types.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../helpers/broker.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../../transports/mqtt/embedded-broker.js';
 import { transportContract, waitUntil } from '../contract.js';
 
 const RUN = randomBytes(4).toString('hex');

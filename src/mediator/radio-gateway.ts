@@ -1,0 +1,310 @@
+/**
+ * A radio gateway of the mediator (DESIGN §5–6, docs/mediator.md §Radio delivery): bridges one
+ * radio Transport (a LoRa modem driver, usually behind FragmentTransport; BLE NUS) to the mediator.
+ *
+ * - Inbound frames go to `Mediator.receive` on a duplex, persistent session. After a frame
+ *   unpacks and authenticates a device, the gateway learns link address ↔ DID and how the device
+ *   speaks (pairwise or authcrypt compact).
+ * - Queued mail is pushed as pickup `delivery` messages only while the device listens (right after
+ *   it transmitted, or in its provisioned wake window) and only when the link's airtime budget lets
+ *   the whole message be on the air before the device sleeps again (`transport.sendDelay(size)`).
+ *   ERR_DUTY_CYCLE from the link waits `retryAfterMs`. Nothing is dropped: mail stays in the
+ *   store until the device acknowledges it with `messages-received`; what cannot go now goes at the
+ *   next wake. Replies to a request (status, problem reports, receipts) are not mail: one that
+ *   cannot be sent while the device listens is dropped (a status MUST NOT be queued).
+ * - Bounded: at most `maxDevices` devices tracked (least recently heard evicted), one push in
+ *   flight per device, at most `deliveryLimit` messages per delivery.
+ */
+import { err, isDidcommError } from '../errors.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
+import type { Transport } from '../../transports/types.js';
+import type { Message } from '../message/message.js';
+import { MAX_PAGE } from '../store/mailbox.js';
+import { DELIVERY_REQUEST_TYPE, delivery, type DeliveredMessage } from '../protocols/pickup.js';
+import { packReply } from './envelopes.js';
+import { ownerKeys } from './core.js';
+import { awakeUntil, checkWakeSchedule, nextWindowStart, type WakeSchedule } from './wake.js';
+import type { Mediator } from './service.js';
+import type { ReplyMode, Session } from './types.js';
+
+/** Inbound frames waiting for the mediator at most (a radio link is slow; this only bounds a flood). */
+const MAX_QUEUED_FRAMES = 256;
+
+export interface RadioGatewayOptions {
+  /** Short name used in session ids, e.g. `lora`. */
+  name: string;
+  transport: Transport;
+  clock?: Clock;
+  /** How long a device listens after it transmitted (default 5000 ms). */
+  listenAfterUplinkMs?: number;
+  /** Provisioned wake schedules by device DID. */
+  schedules?: Record<string, WakeSchedule>;
+  /** Push queued mail to devices ('always', default) or only to those that asked for live mode. */
+  pushMail?: 'always' | 'live-only';
+  /** Messages per delivery (default 8). */
+  deliveryLimit?: number;
+  /** A pushed but unacknowledged message is pushed again after this long (default 10 min). */
+  resendAfterMs?: number;
+  maxDevices?: number;
+  onError?: (e: unknown) => void;
+}
+
+export interface RadioGatewayStats {
+  uplinks: number;
+  deliveries: number;
+  messagesPushed: number;
+  repliesSent: number;
+  repliesDropped: number;
+  deferredAsleep: number;
+  deferredAirtime: number;
+  dutyCycleRefusals: number;
+}
+
+interface Device {
+  did: string;
+  address: string | undefined;
+  mode: ReplyMode;
+  lastUplink: number | undefined;
+  live: boolean;
+  pushed: Map<string, number>;
+  unsubscribe: Array<() => void>;
+  keysAt: number;
+  busy: boolean;
+  again: boolean;
+  timer: Timer | undefined;
+  timerAt: number;
+}
+
+export class RadioGateway {
+  readonly stats: RadioGatewayStats = { uplinks: 0, deliveries: 0, messagesPushed: 0, repliesSent: 0, repliesDropped: 0, deferredAsleep: 0, deferredAirtime: 0, dutyCycleRefusals: 0 };
+  private readonly mediator: Mediator;
+  private readonly o: Required<Omit<RadioGatewayOptions, 'schedules' | 'onError' | 'clock'>> & { onError: (e: unknown) => void };
+  private readonly clock: Clock;
+  private readonly schedules = new Map<string, WakeSchedule>();
+  private readonly devices = new Map<string, Device>();
+  private readonly offs: Array<() => void> = [];
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private closed = false;
+
+  constructor(mediator: Mediator, o: RadioGatewayOptions) {
+    this.mediator = mediator;
+    this.clock = o.clock ?? mediator.clock ?? systemClock;
+    this.o = {
+      name: o.name,
+      transport: o.transport,
+      listenAfterUplinkMs: o.listenAfterUplinkMs ?? 5000,
+      pushMail: o.pushMail ?? 'always',
+      deliveryLimit: o.deliveryLimit ?? 8,
+      resendAfterMs: o.resendAfterMs ?? 600_000,
+      maxDevices: o.maxDevices ?? 10_000,
+      onError: o.onError ?? (() => undefined),
+    };
+    for (const [did, s] of Object.entries(o.schedules ?? {})) this.schedules.set(did, checkWakeSchedule(s));
+    this.offs.push(o.transport.on('frame', (frame, from) => this.onFrame(frame, from)));
+  }
+
+  /** The link address learned for `did` (undefined: unknown, or a broadcast-only link). */
+  addressOf(did: string): string | undefined {
+    return this.devices.get(did)?.address;
+  }
+
+  knows(did: string): boolean {
+    return this.devices.has(did);
+  }
+
+  private onFrame(frame: Uint8Array, from: string | undefined): void {
+    if (this.closed) return;
+    this.stats.uplinks++;
+    if (this.queued >= MAX_QUEUED_FRAMES) {
+      this.o.onError(err('ERR_STORE_FULL', `radio ${this.o.name}: ${this.queued} frames waiting; dropped one from ${from ?? 'broadcast'}`));
+      return;
+    }
+    this.queued++;
+    let device: Device | undefined;
+    const session: Session = {
+      id: `radio:${this.o.name}:${from ?? 'broadcast'}`,
+      kind: 'radio',
+      remote: `radio:${this.o.name}:${from ?? 'broadcast'}`,
+      persistent: true,
+      duplex: true,
+      maxFrameBytes: this.o.transport.mtu,
+      returnRoute: 'none',
+      onAuthenticated: (did, mode) => {
+        device = this.learn(did, from, mode);
+      },
+      setLive: (on) => {
+        if (device) device.live = on;
+      },
+      isLive: () => device?.live === true,
+      isOpen: () => !this.closed,
+    };
+    this.chain = this.chain.then(async () => {
+      try {
+        const out = await this.mediator.receive(frame, session);
+        for (const r of out.replies) this.sendReply(device, from, r);
+        if (device) this.pump(device);
+      } catch (e) {
+        this.o.onError(e);
+      } finally {
+        this.queued--;
+      }
+    });
+  }
+
+  private learn(did: string, address: string | undefined, mode: ReplyMode): Device {
+    let d = this.devices.get(did);
+    if (d) this.devices.delete(did);
+    else {
+      if (this.devices.size >= this.o.maxDevices) this.forget(this.devices.keys().next().value as string);
+      d = { did, address, mode, lastUplink: undefined, live: false, pushed: new Map(), unsubscribe: [], keysAt: -Infinity, busy: false, again: false, timer: undefined, timerAt: Infinity };
+    }
+    d.address = address;
+    d.mode = mode;
+    d.lastUplink = this.clock.now();
+    this.devices.set(did, d);
+    return d;
+  }
+
+  private forget(did: string): void {
+    const d = this.devices.get(did);
+    if (!d) return;
+    this.devices.delete(did);
+    d.timer?.cancel();
+    for (const u of d.unsubscribe) u();
+  }
+
+  /** A reply goes now if the device still listens when it would be on the air; otherwise it is dropped. */
+  private sendReply(device: Device | undefined, from: string | undefined, frame: Uint8Array): void {
+    const now = this.clock.now();
+    const until = device ? awakeUntil(now, device.lastUplink, this.o.listenAfterUplinkMs, this.schedules.get(device.did)) : now + this.o.listenAfterUplinkMs;
+    if (until === undefined || now + this.o.transport.sendDelay(frame.length) > until || frame.length > this.o.transport.mtu) {
+      this.stats.repliesDropped++;
+      return;
+    }
+    this.stats.repliesSent++;
+    this.o.transport.send(frame, device?.address ?? from).catch((e: unknown) => this.o.onError(e));
+  }
+
+  /** Tries to push queued mail to `d` now; reschedules itself for the next chance. */
+  private pump(d: Device): void {
+    if (this.closed || this.devices.get(d.did) !== d) return;
+    if (this.o.pushMail === 'live-only' && !d.live) return;
+    if (d.busy) {
+      d.again = true;
+      return;
+    }
+    d.busy = true;
+    void this.pushOnce(d)
+      .catch((e: unknown) => {
+        if (!this.closed) this.o.onError(e);
+      })
+      .finally(() => {
+        d.busy = false;
+        if (d.again) {
+          d.again = false;
+          this.pump(d);
+        }
+      });
+  }
+
+  private wakeAt(d: Device, at: number): void {
+    if (d.timer && d.timerAt <= at && d.timerAt > this.clock.now()) return;
+    d.timer?.cancel();
+    d.timerAt = at;
+    d.timer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
+      d.timer = undefined;
+      d.timerAt = Infinity;
+      this.pump(d);
+    });
+  }
+
+  private async keysOf(d: Device): Promise<string[]> {
+    const keys = await ownerKeys(this.mediator, d.did);
+    if (d.unsubscribe.length !== keys.length || this.clock.now() - d.keysAt > 60_000) {
+      for (const u of d.unsubscribe) u();
+      d.unsubscribe = keys.map((k) => this.mediator.stores.mailbox.subscribe(k, () => this.pump(d)));
+      d.keysAt = this.clock.now();
+    }
+    return keys;
+  }
+
+  private async pushOnce(d: Device): Promise<void> {
+    const now = this.clock.now();
+    const schedule = this.schedules.get(d.did);
+    const until = awakeUntil(now, d.lastUplink, this.o.listenAfterUplinkMs, schedule);
+    if (until === undefined) {
+      this.stats.deferredAsleep++;
+      if (schedule) this.wakeAt(d, nextWindowStart(schedule, now + 1));
+      return;
+    }
+    const batch: DeliveredMessage[] = [];
+    const seen = new Set<string>();
+    for (const k of await this.keysOf(d)) {
+      for (const m of await this.mediator.stores.mailbox.fetch(k, Math.min(MAX_PAGE, this.o.deliveryLimit + d.pushed.size))) {
+        seen.add(m.id);
+        const at = d.pushed.get(m.id);
+        if (at !== undefined && now - at < this.o.resendAfterMs) continue;
+        if (batch.length < this.o.deliveryLimit) batch.push({ id: m.id, bytes: m.bytes });
+      }
+    }
+    for (const id of [...d.pushed.keys()]) if (!seen.has(id)) d.pushed.delete(id); // acknowledged
+    if (batch.length === 0) return;
+    const fitted = await this.fit(d, batch, until - now);
+    if (!fitted) return;
+    if (!fitted.inTime) {
+      // not even one message would be on the air before the device sleeps: next chance
+      this.stats.deferredAirtime++;
+      if (schedule) this.wakeAt(d, nextWindowStart(schedule, Math.max(now + 1, now + fitted.delay - schedule.windowMs + 1)));
+      return;
+    }
+    const frame = fitted.frame;
+    for (const m of batch) d.pushed.set(m.id, now);
+    try {
+      await this.o.transport.send(frame, d.address);
+      for (const m of batch) d.pushed.set(m.id, this.clock.now());
+      this.stats.deliveries++;
+      this.stats.messagesPushed += batch.length;
+      d.again = true;
+    } catch (e) {
+      for (const m of batch) d.pushed.delete(m.id);
+      if (isDidcommError(e) && e.code === 'ERR_DUTY_CYCLE') {
+        this.stats.dutyCycleRefusals++;
+        this.wakeAt(d, this.clock.now() + (e.retryAfterMs ?? 1000));
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Packs a delivery of as many of `batch` as fit the link's mtu and, if possible, the time the
+   * device still listens (`sendDelay` of the packed size ≤ `listenMs`). Shrinks `batch` to what
+   * was packed. Undefined when one message alone exceeds the mtu.
+   */
+  private async fit(d: Device, batch: DeliveredMessage[], listenMs: number): Promise<{ frame: Uint8Array; inTime: boolean; delay: number } | undefined> {
+    const req: Message = { id: `live-${this.o.name}`, type: DELIVERY_REQUEST_TYPE, from: d.did };
+    let smallest: { frame: Uint8Array; inTime: boolean; delay: number } | undefined;
+    for (let n = batch.length; n >= 1; n = n === 1 ? 0 : Math.ceil(n / 2)) {
+      const msg = delivery(this.mediator.newId(), req, this.mediator.did, batch.slice(0, n));
+      const frame = await packReply(this.mediator.packer, msg, d.did, d.mode);
+      if (frame.length > this.o.transport.mtu) continue;
+      const delay = this.o.transport.sendDelay(frame.length);
+      batch.length = n;
+      smallest = { frame, inTime: delay <= listenMs, delay };
+      if (smallest.inTime) return smallest;
+    }
+    if (smallest) return smallest;
+    // one message alone is larger than this link carries: it waits for another session (HTTP, MQTT)
+    d.pushed.set(batch[0]!.id, Number.MAX_SAFE_INTEGER / 2);
+    this.o.onError(err('ERR_TOO_LARGE', `radio ${this.o.name}: a queued message for ${d.did} does not fit the link (mtu ${this.o.transport.mtu})`));
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const off of this.offs) off();
+    for (const did of [...this.devices.keys()]) this.forget(did);
+    await this.chain;
+  }
+}

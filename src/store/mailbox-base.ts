@@ -35,7 +35,9 @@ export abstract class MailboxStoreBase implements MailboxStore {
   private isClosed = false;
 
   protected constructor(options: MailboxStoreOptions, notifier: RecipientNotifier) {
-    this.clock = options.clock ?? systemClock;
+    // Whole milliseconds: simulated clocks can be fractional (airtime), stored times and ids must not.
+    const clock = options.clock ?? systemClock;
+    this.clock = { now: () => Math.floor(clock.now()), setTimer: (ms, fn) => clock.setTimer(ms, fn) };
     this.resolved = resolveMailboxOptions(options);
     this.notifier = notifier;
   }

@@ -105,7 +105,7 @@ export const MESSAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
 export function newMessageId(nowMs: number): string {
   const random = new Uint8Array(10);
   globalThis.crypto.getRandomValues(random);
-  const time = Math.max(0, Math.min(nowMs, 0xffffffffffff));
+  const time = Math.max(0, Math.min(Math.floor(nowMs), 0xffffffffffff));
   return time.toString(16).padStart(12, '0') + toHex(random);
 }
 

@@ -55,7 +55,7 @@ export class ManualClock implements Clock {
   private timers: PendingTimer[] = [];
 
   constructor(start = Date.UTC(2026, 0, 1)) {
-    this.current = start;
+    this.current = Math.floor(start);
   }
 
   now(): number {
@@ -63,7 +63,8 @@ export class ManualClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): Timer {
-    const t: PendingTimer = { at: this.current + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    // Timers land on whole milliseconds, so now() stays an integer like Date.now().
+    const t: PendingTimer = { at: Math.ceil(this.current + Math.max(0, ms)), seq: this.seq++, fn, cancelled: false };
     this.timers.push(t);
     return {
       cancel: () => {
@@ -89,7 +90,7 @@ export class ManualClock implements Clock {
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way. */
   async advance(ms: number): Promise<void> {
-    await this.runUntil(this.current + ms);
+    await this.runUntil(this.current + Math.ceil(ms));
   }
 
   /** Fires timers up to absolute time `target`, settling the event loop after each. */

@@ -67,6 +67,17 @@ export function mailboxStoreContract(name: string, make: (options: MailboxContra
       expect((await store.fetch(R1, 10)).map((m) => m.id)).toEqual([b.id]);
     });
 
+    it('keeps ids and times whole on a fractional clock (radio airtime), so acks still work', async () => {
+      // A clock that reports fractional milliseconds, as simulated airtime produces.
+      const h = await make({ clock: Object.assign(new ManualClock(), { now: () => 1767225600000.625 }) as unknown as ManualClock });
+      opened.push(h.store);
+      if (h.cleanup) cleanups.push(h.cleanup);
+      const { id } = await h.store.enqueue(R1, { bytes: bytes(1) });
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+      expect((await h.store.fetch(R1, 1))[0]!.receivedAt).toBe(1767225600000);
+      expect(await h.store.ack(R1, [id])).toBe(1);
+    });
+
     it("never lets a recipient ack (delete) another recipient's mail", async () => {
       const { store } = await fresh();
       const { id } = await store.enqueue(R1, { bytes: bytes(1) });

@@ -137,7 +137,12 @@ export class Dispatcher {
       return void (await refuseWith(asError(e)));
     }
     const verdict = await this.d.dedupe.check(sender ?? `anon:${m.from ?? ''}`, m);
-    if (verdict.kind === 'too-old') return void (await refuseWith(err('ERR_EXPIRED', `message ${m.id}: ${verdict.reason}`)));
+    if (verdict.kind === 'too-old') {
+      // A mediator's queue hands out old copies by design: drop them quietly (an answer per copy
+      // would be traffic that can feed on itself); only a direct sender hears about it.
+      if (via.pickup) return void this.stats.replays++;
+      return void (await refuseWith(err('ERR_EXPIRED', `message ${m.id}: ${verdict.reason}`)));
+    }
     if (verdict.kind === 'replay') {
       this.stats.replays++;
       if (via.pickup) return; // the mediator redelivered: already handled

@@ -84,6 +84,9 @@ export class Router {
         routingKeys: plan.routingKeys,
         format: plan.link.constrained ? 'compact' : plan.format,
         ...(plan.hints ? { hints: { length: plan.hints.length, known: (d: string) => mediators.has(d) } } : {}),
+        // On a radio to our own mediator, authenticate the outer forward: the gateway learns we are
+        // awake (and can hand us our mail) and its receipt tells us the payload is stored.
+        ...(plan.link.constrained && plan.routingKeys.length === 1 && this.peers.ownMediator === plan.routingKeys[0]!.split('#')[0] ? { authenticateOuter: { from: this.self } } : {}),
       });
       if (count) this.stats.forwarded++;
     }

@@ -74,6 +74,13 @@ export interface WrapOptions {
   hints?: CompactHints;
   /** Copied to each forward (e.g. expires_time). */
   headers?: Partial<Message>;
+  /**
+   * Authenticate the outermost forward to the first mediator instead of anoncrypting it — for a
+   * device talking to its own mediator over a radio: the mediator then knows which device is
+   * awake and answers `return_route` with a receipt once the payload is stored. The inner layers
+   * stay anoncrypted. (The mediator learns nothing it would not learn from the radio link.)
+   */
+  authenticateOuter?: { from: string };
 }
 
 /**
@@ -83,9 +90,18 @@ export interface WrapOptions {
 export async function wrapInForwards(ctx: EnvelopeContext, packed: Uint8Array, o: WrapOptions): Promise<Uint8Array> {
   let current = packed;
   let next = o.recipient;
-  for (const key of [...o.routingKeys].reverse()) {
-    const fwd = forwardMessage(ctx, next, current, o.headers);
-    const r = await pack(ctx, fwd, { mode: 'anoncrypt', to: [key], format: o.format ?? (sniffFormat(packed) === 'compact' ? 'compact' : 'json'), ...(o.hints ? { hints: o.hints } : {}) });
+  const keys = [...o.routingKeys].reverse();
+  for (const [i, key] of keys.entries()) {
+    const outer = i === keys.length - 1 && o.authenticateOuter;
+    const extra: Partial<Message> = outer ? { ...o.headers, from: o.authenticateOuter!.from, to: [didOf(key)], return_route: 'all' } : { ...o.headers };
+    const fwd = forwardMessage(ctx, next, current, extra);
+    const r = await pack(ctx, fwd, {
+      mode: outer ? 'authcrypt' : 'anoncrypt',
+      to: [key],
+      ...(outer ? { from: o.authenticateOuter!.from } : {}),
+      format: o.format ?? (sniffFormat(packed) === 'compact' ? 'compact' : 'json'),
+      ...(o.hints ? { hints: o.hints } : {}),
+    });
     current = r.bytes;
     next = key.includes('#') ? key : didOf(key);
   }

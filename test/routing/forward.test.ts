@@ -52,6 +52,20 @@ describe('forward', () => {
     expect((await unpack(ctxOf(bob), f.inner)).message).toEqual(msg);
   });
 
+  it('authenticateOuter: the first mediator learns the sender, and only the outer layer changes', async () => {
+    const A = ctxOf(alice);
+    const inner = (await pack(A, msg, { mode: 'authcrypt', format: 'compact', to: [bob.did], from: alice.did })).bytes;
+    const outer = await wrapInForwards(A, inner, { recipient: bob.did, routingKeys: [medKid], authenticateOuter: { from: alice.did } });
+    const atMediator = await unpack(ctxOf(mediator), outer);
+    expect(atMediator.meta.layers).toEqual(['authcrypt']);
+    expect(atMediator.meta.authenticated).toBe(true);
+    expect(atMediator.meta.senderKid?.split('#')[0]).toBe(alice.did);
+    expect(atMediator.message).toMatchObject({ type: FORWARD_TYPE, from: alice.did, return_route: 'all' });
+    const f = parseForward(atMediator.message);
+    expect(f.inner).toEqual(inner);
+    expect((await unpack(ctxOf(bob), f.inner)).message).toEqual(msg);
+  });
+
   it('the mediator cannot read the inner message', async () => {
     const A = ctxOf(alice);
     const inner = (await pack(A, msg, { mode: 'authcrypt', format: 'compact', to: [bob.did], from: alice.did })).bytes;

@@ -32,9 +32,10 @@ describe('RadioChannel', () => {
     expect(air).toBeCloseTo(T50, 9);
     expect(endsAt).toBe(t0 + air);
     expect(a.transmitting).toBe(true);
-    await clock.advance(air - 0.01);
+    // The manual clock runs on whole milliseconds: the frame lands on the first one after `air`.
+    await clock.advance(Math.ceil(air) - 1);
     expect(inbox.get('b')).toEqual([]);
-    await clock.advance(0.01);
+    await clock.advance(1);
     expect(inbox.get('b')!.map((f) => [f.from, f.payload.length, f.startedAt, f.endedAt])).toEqual([['a', 50, t0, t0 + air]]);
     for (const id of ['a', 'c', 'd', 'e']) expect(inbox.get(id)).toEqual([]);
     expect(a.transmitting).toBe(false);

@@ -127,8 +127,8 @@ describe('RN2483 emulator', () => {
     const air10 = airtimeMs(10, loraSettings({ sf: 9, bandwidthHz: 250_000, codingRate: 3 }));
     expect(await t.ask('radio tx 00112233445566778899')).toEqual(['ok']);
     expect(await t.ask('radio tx 00')).toEqual(['busy']);
-    expect(await t.wait(air10 - 0.01)).toEqual([]);
-    expect(await t.wait(0.01)).toEqual(['radio_tx_ok']);
+    expect(await t.wait(Math.ceil(air10) - 1)).toEqual([]);
+    expect(await t.wait(1)).toEqual(['radio_tx_ok']);
     expect(air.length).toBe(0); // sniffer is on SF7/125
     expect(clock.pending).toBe(0);
   });

@@ -26,6 +26,8 @@ export interface MediatorCore {
   /** Positive `next` → mailbox lookups, kept briefly (`policy.recipientCacheMs`). */
   readonly recipients: RecipientCache;
   newId(): string;
+  /** A provisioned thin device: its mail is relayed as raw pairwise frames, never re-wrapped. */
+  isThinDevice(did: string): boolean;
   /** Processes a frame addressed to the mediator itself (a forward whose `next` is us). */
   processInner(frame: Uint8Array, rc: RequestContext, depth: number): Promise<Message[]>;
 }

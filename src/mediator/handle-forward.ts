@@ -16,12 +16,15 @@
  *   authenticated sender set `return_route` (radio devices), it gets an empty message with
  *   `ack: [forward id]` once the payload is durable — the "radio ack" (docs/mediator.md).
  * - Optional re-wrap: the payload is wrapped in a new forward anoncrypted to `next`.
+ * - Provisioned thin devices (Espruino endpoints) read only compact pairwise frames and get them
+ *   relayed as they are: any other payload for one is refused here, never re-wrapped, so nothing
+ *   is accepted that the device could never open.
  */
 import { err } from '../errors.js';
 import { sleep } from '../util/clock.js';
 import { parseForward, forwardMessage } from '../routing/forward.js';
 import { pack } from '../envelope/index.js';
-import { sniffFormat } from '../envelope/compact/frame.js';
+import { MARKER, sniffFormat } from '../envelope/compact/frame.js';
 import { ackMessage } from '../protocols/empty.js';
 import type { Message } from '../message/message.js';
 import { mailboxFor, type MediatorCore, type RequestContext } from './core.js';
@@ -54,7 +57,9 @@ export async function handleForward(core: MediatorCore, rc: RequestContext): Pro
   const delay = delayFor(core, f.delayMilli);
   if (delay > 0) await sleep(core.clock, delay);
 
-  const payload = core.policy.rewrap ? await rewrap(core, f.next, f.inner) : f.inner;
+  const thin = core.isThinDevice(mailbox);
+  if (thin && !isPairwiseFrame(f.inner)) throw err('ERR_UNSUPPORTED', 'forward: this recipient reads only compact pairwise frames');
+  const payload = core.policy.rewrap && !thin ? await rewrap(core, f.next, f.inner) : f.inner;
   await core.stores.mailbox.enqueue(mailbox, { bytes: payload, expiresAt }, limits);
 
   if (rc.senderDid !== undefined && m.return_route !== undefined && m.return_route !== 'none') {
@@ -66,6 +71,10 @@ export async function handleForward(core: MediatorCore, rc: RequestContext): Pro
 /** The one refusal anonymous senders see for any policy reason (unknown recipient included). */
 export function refused(): Error {
   return err('ERR_REFUSED', 'forward refused');
+}
+
+function isPairwiseFrame(b: Uint8Array): boolean {
+  return b[0] === MARKER.PAIRWISE;
 }
 
 function isOwnDid(core: MediatorCore, next: string): boolean {

@@ -27,7 +27,7 @@ export { mediatorHttpHook, type HttpReplyLike, type HttpRequestInfoLike } from '
 export { attachWsListener, type WsListenerLike } from './listen-ws.js';
 export { MediatorMqttListener, type MediatorMqttOptions } from './listen-mqtt.js';
 export { RadioGateway, type RadioGatewayOptions, type RadioGatewayStats } from './radio-gateway.js';
-export { awakeUntil, nextWindowStart, scheduledWindowEnd, type WakeSchedule } from './wake.js';
+export { ALWAYS_LISTENING, awakeUntil, nextWindowStart, scheduledWindowEnd, type WakeSchedule } from './wake.js';
 export { TokenBucketLimiter } from './rate-limit.js';
 export { LiveDelivery } from './live.js';
 export { features } from './handle-basic.js';

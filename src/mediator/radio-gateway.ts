@@ -12,6 +12,11 @@
  *   store until the device acknowledges it with `messages-received`; what cannot go now goes at the
  *   next wake. Replies to a request (status, problem reports, receipts) are not mail: one that
  *   cannot be sent while the device listens is dropped (a status MUST NOT be queued).
+ * - Thin devices (the mediator's provisioned `devices`, Espruino endpoints) cannot run pickup:
+ *   their mail, compact pairwise frames from their peers, is relayed as it is, one frame at a time,
+ *   and leaves the store only when the link confirms delivery (FragmentTransport's receiver ACK);
+ *   a frame the device did not confirm is sent again after `resendAfterMs` (the device drops
+ *   replays by sequence number, so a repeat is harmless).
  * - Bounded: at most `maxDevices` devices tracked (least recently heard evicted), one push in
  *   flight per device, at most `deliveryLimit` messages per delivery.
  */
@@ -58,6 +63,8 @@ export interface RadioGatewayStats {
   deferredAsleep: number;
   deferredAirtime: number;
   dutyCycleRefusals: number;
+  /** Raw relays to thin devices that the device did not confirm (sent again later). */
+  relaysUnconfirmed: number;
 }
 
 interface Device {
@@ -76,7 +83,7 @@ interface Device {
 }
 
 export class RadioGateway {
-  readonly stats: RadioGatewayStats = { uplinks: 0, deliveries: 0, messagesPushed: 0, repliesSent: 0, repliesDropped: 0, deferredAsleep: 0, deferredAirtime: 0, dutyCycleRefusals: 0 };
+  readonly stats: RadioGatewayStats = { uplinks: 0, deliveries: 0, messagesPushed: 0, repliesSent: 0, repliesDropped: 0, deferredAsleep: 0, deferredAirtime: 0, dutyCycleRefusals: 0, relaysUnconfirmed: 0 };
   private readonly mediator: Mediator;
   private readonly o: Required<Omit<RadioGatewayOptions, 'schedules' | 'onError' | 'clock'>> & { onError: (e: unknown) => void };
   private readonly clock: Clock;
@@ -189,7 +196,7 @@ export class RadioGateway {
   /** Tries to push queued mail to `d` now; reschedules itself for the next chance. */
   private pump(d: Device): void {
     if (this.closed || this.devices.get(d.did) !== d) return;
-    if (this.o.pushMail === 'live-only' && !d.live) return;
+    if (this.o.pushMail === 'live-only' && !d.live && !this.mediator.isThinDevice(d.did)) return;
     if (d.busy) {
       d.again = true;
       return;
@@ -238,18 +245,9 @@ export class RadioGateway {
       if (schedule) this.wakeAt(d, nextWindowStart(schedule, now + 1));
       return;
     }
-    const batch: DeliveredMessage[] = [];
-    const seen = new Set<string>();
-    for (const k of await this.keysOf(d)) {
-      for (const m of await this.mediator.stores.mailbox.fetch(k, Math.min(MAX_PAGE, this.o.deliveryLimit + d.pushed.size))) {
-        seen.add(m.id);
-        const at = d.pushed.get(m.id);
-        if (at !== undefined && now - at < this.o.resendAfterMs) continue;
-        if (batch.length < this.o.deliveryLimit) batch.push({ id: m.id, bytes: m.bytes });
-      }
-    }
-    for (const id of [...d.pushed.keys()]) if (!seen.has(id)) d.pushed.delete(id); // acknowledged
+    const batch = await this.due(d, now);
     if (batch.length === 0) return;
+    if (this.mediator.isThinDevice(d.did)) return this.relayRaw(d, batch[0]!, now, until, schedule);
     const fitted = await this.fit(d, batch, until - now);
     if (!fitted) return;
     if (!fitted.inTime) {
@@ -275,6 +273,58 @@ export class RadioGateway {
       }
       throw e;
     }
+  }
+
+  /** Up to `deliveryLimit` queued messages for `d` not pushed within `resendAfterMs`, oldest first. */
+  private async due(d: Device, now: number): Promise<Array<DeliveredMessage & { mailbox: string }>> {
+    const batch: Array<DeliveredMessage & { mailbox: string }> = [];
+    const seen = new Set<string>();
+    for (const k of await this.keysOf(d)) {
+      for (const m of await this.mediator.stores.mailbox.fetch(k, Math.min(MAX_PAGE, this.o.deliveryLimit + d.pushed.size))) {
+        seen.add(m.id);
+        const at = d.pushed.get(m.id);
+        if (at !== undefined && now - at < this.o.resendAfterMs) continue;
+        if (batch.length < this.o.deliveryLimit) batch.push({ id: m.id, bytes: m.bytes, mailbox: k });
+      }
+    }
+    for (const id of [...d.pushed.keys()]) if (!seen.has(id)) d.pushed.delete(id); // acknowledged
+    return batch;
+  }
+
+  /** A thin device's mail: the stored frame as it is; removed from the store once the link confirms it. */
+  private async relayRaw(d: Device, m: DeliveredMessage & { mailbox: string }, now: number, until: number, schedule: WakeSchedule | undefined): Promise<void> {
+    if (m.bytes.length > this.o.transport.mtu) {
+      d.pushed.set(m.id, Number.MAX_SAFE_INTEGER / 2);
+      this.o.onError(err('ERR_TOO_LARGE', `radio ${this.o.name}: a queued frame for ${d.did} does not fit the link (mtu ${this.o.transport.mtu})`));
+      return;
+    }
+    const delay = this.o.transport.sendDelay(m.bytes.length);
+    if (now + delay > until) {
+      this.stats.deferredAirtime++;
+      if (schedule) this.wakeAt(d, nextWindowStart(schedule, Math.max(now + 1, now + delay - schedule.windowMs + 1)));
+      return;
+    }
+    d.pushed.set(m.id, now);
+    try {
+      await this.o.transport.send(m.bytes, d.address);
+    } catch (e) {
+      if (isDidcommError(e) && e.code === 'ERR_DUTY_CYCLE') {
+        d.pushed.delete(m.id);
+        this.stats.dutyCycleRefusals++;
+        this.wakeAt(d, this.clock.now() + (e.retryAfterMs ?? 1000));
+        return;
+      }
+      // not confirmed (asleep, out of range, lost): it stays queued and goes again later
+      this.stats.relaysUnconfirmed++;
+      d.pushed.set(m.id, this.clock.now());
+      this.wakeAt(d, this.clock.now() + this.o.resendAfterMs);
+      return;
+    }
+    await this.mediator.stores.mailbox.ack(m.mailbox, [m.id]);
+    d.pushed.delete(m.id);
+    this.stats.deliveries++;
+    this.stats.messagesPushed++;
+    d.again = true;
   }
 
   /**

@@ -42,7 +42,12 @@ export interface MediatorOptions {
   stores: MediatorStores;
   policy?: Partial<MediatorPolicy>;
   clock?: Clock;
-  /** Provisioned devices (DIDs) whose pairwise frames are accepted from the start. */
+  /**
+   * Provisioned thin devices (Espruino endpoints, DIDs): their pairwise frames are accepted from
+   * the start and they are mediated without asking (they cannot run coordinate-mediation), with
+   * their DID as their one recipient key. Mail for them must be a compact pairwise frame from a
+   * peer (anything else is refused at the forward); radio gateways relay it as it is.
+   */
   devices?: readonly string[];
   /** Background failures (live pushes, unexpected errors): for logs, never thrown. */
   onError?: (e: unknown) => void;
@@ -66,6 +71,7 @@ export class Mediator implements MediatorCore {
   private readonly remoteLimiter: TokenBucketLimiter;
   private readonly onError: (e: unknown) => void;
   private readonly pairwisePeers = new Set<string>();
+  private readonly thinDevices = new Set<string>();
 
   private constructor(o: MediatorOptions) {
     this.did = o.did;
@@ -87,7 +93,7 @@ export class Mediator implements MediatorCore {
     if (o.ctx.resolver.keyAgreementKeys(o.did).length === 0) throw err('ERR_ARGUMENT', 'mediator DID has no keyAgreement key');
     if (!o.ctx.resolver.keyAgreementKeys(o.did).some((k) => o.ctx.secrets.get(k.kid))) throw err('ERR_SECRET_NOT_FOUND', 'no private key for the mediator DID');
     const m = new Mediator(o);
-    for (const d of o.devices ?? []) await m.rememberPairwisePeer(d);
+    for (const d of o.devices ?? []) await m.provisionThinDevice(d);
     for (let after: string | undefined; ; ) {
       const page = await o.stores.kv.list(PAIRWISE_PEERS, { limit: 1000, ...(after ? { after } : {}) });
       for (const e of page) m.derivePairwise(e.key.slice(PAIRWISE_PEERS.length));
@@ -99,6 +105,22 @@ export class Mediator implements MediatorCore {
 
   newId(): string {
     return newMessageId(this.ctx.crypto);
+  }
+
+  /** True for a provisioned thin device (mail relayed as raw pairwise frames, see `devices`). */
+  isThinDevice(did: string): boolean {
+    return this.thinDevices.has(did);
+  }
+
+  private async provisionThinDevice(did: string): Promise<void> {
+    if (!this.derivePairwise(did)) throw err('ERR_ARGUMENT', `device ${did}: no X25519 keyAgreement key for a pairwise context`);
+    await this.rememberPairwisePeer(did);
+    const grant = await this.stores.mediation.getGrant(did);
+    if (grant?.routingDid !== this.did) await this.stores.mediation.grant(did, this.did);
+    const owner = await this.stores.mediation.ownerOf(did);
+    const added = owner === undefined ? (await this.stores.mediation.addKeys(did, [did]))[0]?.result : owner === did ? 'no_change' : 'conflict';
+    if (added !== 'success' && added !== 'no_change') throw err('ERR_ARGUMENT', `device ${did}: its DID cannot be registered as its recipient key (${added})`);
+    this.thinDevices.add(did);
   }
 
   /** Accepts pairwise frames from `did` from now on, also after a restart. */

@@ -41,3 +41,6 @@ export function awakeUntil(now: number, lastUplink: number | undefined, listenAf
   if (bySchedule === undefined) return afterUplink;
   return Math.max(afterUplink, bySchedule);
 }
+
+/** A device that always listens (mains-powered, or a modem in continuous receive such as the RYLR). */
+export const ALWAYS_LISTENING: WakeSchedule = Object.freeze({ periodMs: 2 ** 40, windowMs: 2 ** 40 });

@@ -58,6 +58,9 @@ export interface SyncResult {
   pending: number;
 }
 
+/** Receipt ids remembered at most (one per forwarded message in flight). */
+const MAX_RECEIPTS = 1024;
+
 export class Agent extends Emitter<AgentEvents> {
   readonly did: string;
   readonly clock: Clock;
@@ -78,6 +81,9 @@ export class Agent extends Emitter<AgentEvents> {
   private readonly unsubscribe: Array<() => void> = [];
   /** When each peer last acknowledged something (in this run). */
   private readonly lastAck = new Map<string, number>();
+  /** Outer forward id → outbox record id, for our mediator's receipts (bounded). */
+  private readonly receipts = new Map<string, string>();
+  private readonly heldAtMediatorMs: number;
   private status: AgentStatus = 'stopped';
 
   constructor(o: AgentOptions) {
@@ -118,6 +124,8 @@ export class Agent extends Emitter<AgentEvents> {
       telemetrySigning: o.telemetry?.signing ?? 'signed',
     });
     this.router = new Router(this.ctx, pairwise, this.peers, did);
+    this.heldAtMediatorMs = o.heldAtMediatorMs ?? 3_600_000;
+    if (!Number.isSafeInteger(this.heldAtMediatorMs) || this.heldAtMediatorMs < 0) throw err('ERR_ARGUMENT', 'heldAtMediatorMs: expected a non-negative integer');
     this.outbox = new Outbox(o.store, this.clock, createBackoff(o.outbox?.backoff, o.random), (rec) => this.transmit(rec), o.outbox);
     this.outbox.on('queued', (r) => emit('queued', { id: r.id, peer: r.peer }));
     this.outbox.on('delivered', (r) => {
@@ -149,6 +157,7 @@ export class Agent extends Emitter<AgentEvents> {
       unauthenticatedReportIntervalMs: o.unauthenticatedReportIntervalMs ?? 10_000,
       emit,
       sendReply: (peer, m) => this.queueReply(peer, m),
+      receipts: (sender, ids) => this.onReceipts(sender, ids),
     });
     installBuiltins({ dispatcher: this.dispatcher, waiters: this.waiters, outbox: this.outbox, peers: this.peers, accept: o.accept ?? ['json', 'compact'], maxReceiveBytes: o.maxReceiveBytes ?? 65536, emit });
     this.commands = new CommandService(o.controllers);
@@ -262,6 +271,17 @@ export class Agent extends Emitter<AgentEvents> {
     await this.enqueue(peer, m, { delivery: 'transport', priority: 1, ttlMs: Math.min(this.outbox.ttlMs, 24 * 3600_000) }, undefined, []);
   }
 
+  /** Our mediator's receipts: the forward is stored there, so hold the record's resends (see Outbox.hold). */
+  private onReceipts(sender: string, ids: readonly string[]): void {
+    if (sender !== this.peers.ownMediator) return;
+    for (const id of ids) {
+      const recordId = this.receipts.get(id);
+      if (recordId === undefined) continue;
+      this.receipts.delete(id);
+      this.outbox.hold(recordId, this.clock.now() + this.heldAtMediatorMs);
+    }
+  }
+
   private async transmit(rec: OutboxRecord): Promise<{ ackTimeoutMs: number }> {
     const m = rec.attempts > 1 ? { ...rec.message, sent_count: rec.attempts } : rec.message;
     // After a few tries while the peer acknowledged nothing at all, name ourselves in full: it may
@@ -272,6 +292,10 @@ export class Agent extends Emitter<AgentEvents> {
       ...(rec.telemetry ? { telemetry: rec.telemetry } : {}),
       fullSelf: silent && rec.attempts > FULL_DID_AFTER_ATTEMPTS,
     });
+    if (r.receiptId !== undefined && rec.delivery === 'ack') {
+      this.receipts.set(r.receiptId, rec.id);
+      if (this.receipts.size > MAX_RECEIPTS) this.receipts.delete(this.receipts.keys().next().value as string);
+    }
     return { ackTimeoutMs: r.plan.link.ackTimeoutMs };
   }
 

@@ -55,6 +55,8 @@ export interface DispatchDeps {
   emit: <K extends keyof AgentEvents>(event: K, ...args: Parameters<AgentEvents[K]>) => void;
   /** Queues `m` to `peer` in the outbox with delivery 'transport'. */
   sendReply: (peer: string, m: Message) => Promise<void>;
+  /** Acks from `sender` that may be our own mediator's receipts for forwards we sent. */
+  receipts: (sender: string, ids: readonly string[]) => void;
 }
 
 export interface DispatchStats {
@@ -127,7 +129,10 @@ export class Dispatcher {
     if (sender && sender !== this.d.self) {
       if (via.link) this.d.peers.learnRoute(sender, via.link, via.address);
       await this.d.peers.update(sender, { seen: true });
-      if (m.ack?.length) this.d.outbox.acknowledge(sender, m.ack);
+      if (m.ack?.length) {
+        this.d.outbox.acknowledge(sender, m.ack);
+        this.d.receipts(sender, m.ack);
+      }
     }
     if (m.type === EMPTY_TYPE) return; // a pure ack: nothing to dedupe, never answered
     const refuseWith = (e: DidcommError) => this.refuse(e, m, sender ?? m.from, sender !== undefined);

@@ -65,6 +65,8 @@ interface Entry {
   nextAt: number;
   inFlight: boolean;
   gone: boolean;
+  /** Our mediator stored it (receipt): no resend before this time. */
+  heldUntil: number;
   /** Store writes of this entry, chained so a delete never overtakes a put. */
   io: Promise<unknown>;
 }
@@ -148,7 +150,7 @@ export class Outbox extends Emitter<OutboxEvents> {
         }
         const seq = Number(key.slice(PREFIX.length));
         this.nextSeq = Math.max(this.nextSeq, seq + 1);
-        this.add({ key, seq, rec, bytes: value.length, nextAt: this.clock.now(), inFlight: false, gone: false, io: Promise.resolve() });
+        this.add({ key, seq, rec, bytes: value.length, nextAt: this.clock.now(), inFlight: false, gone: false, heldUntil: 0, io: Promise.resolve() });
       }
       if (page.length < 500) break;
       after = page[page.length - 1]!.key;
@@ -186,7 +188,7 @@ export class Outbox extends Emitter<OutboxEvents> {
       throw e;
     }
     for (const v of victims) this.finish(v, 'dropped', 'overflow', undefined, false);
-    const e: Entry = { key, seq, rec, bytes: value.length, nextAt: this.clock.now(), inFlight: false, gone: false, io: Promise.resolve() };
+    const e: Entry = { key, seq, rec, bytes: value.length, nextAt: this.clock.now(), inFlight: false, gone: false, heldUntil: 0, io: Promise.resolve() };
     this.add(e);
     this.stats.queued++;
     this.emit('queued', rec);
@@ -230,6 +232,19 @@ export class Outbox extends Emitter<OutboxEvents> {
     return n;
   }
 
+  /**
+   * Our own mediator acknowledged storing the message durably (its radio receipt): resending it on
+   * the air is pointless until `untilMs` — the mediator delivers it; only the peer's ack ends it.
+   */
+  hold(id: string, untilMs: number): boolean {
+    const e = this.entries.get(id);
+    if (!e || e.gone) return false;
+    e.heldUntil = Math.max(e.heldUntil, untilMs);
+    if (!e.inFlight) e.nextAt = Math.max(e.nextAt, e.heldUntil);
+    this.schedule();
+    return true;
+  }
+
   /** The peer refused the message (problem report): it will not succeed by retrying. */
   reject(peer: string, id: string, error: DidcommError): boolean {
     const e = this.entries.get(id);
@@ -241,7 +256,7 @@ export class Outbox extends Emitter<OutboxEvents> {
   /** Makes every waiting entry due now (device wake-up, link back online). */
   wake(): void {
     const now = this.clock.now();
-    for (const e of this.entries.values()) if (!e.inFlight && !e.gone) e.nextAt = now;
+    for (const e of this.entries.values()) if (!e.inFlight && !e.gone) e.nextAt = Math.max(now, e.heldUntil);
     this.schedule();
   }
 
@@ -327,7 +342,7 @@ export class Outbox extends Emitter<OutboxEvents> {
       }
       if (e.gone) return;
       if (e.rec.delivery === 'transport') return this.finish(e, 'delivered');
-      e.nextAt = this.clock.now() + Math.max(ackTimeoutMs, this.backoff.delay(e.rec.attempts));
+      e.nextAt = Math.max(e.heldUntil, this.clock.now() + Math.max(ackTimeoutMs, this.backoff.delay(e.rec.attempts)));
     } catch (x) {
       // the store failed: try again later rather than losing the entry
       this.emit('error', asError(x));

@@ -6,6 +6,7 @@
  * when the link is free, so every transmission is a fresh envelope (new pairwise sequence number
  * or HPKE/JWE ephemeral key) — a retry never resends an old frame.
  */
+import { newMessageId } from '../message/ids.js';
 import { err } from '../errors.js';
 import { pack, type EnvelopeContext } from '../envelope/index.js';
 import type { PairwiseSessions } from '../envelope/compact/pairwise-sessions.js';
@@ -24,6 +25,8 @@ export interface RouterStats {
 export interface TransmitResult {
   bytes: number;
   plan: SendPlan;
+  /** Id of the authenticated outer forward: our own mediator's receipt acks it once stored. */
+  receiptId?: string;
 }
 
 export class Router {
@@ -40,9 +43,13 @@ export class Router {
     this.self = self;
   }
 
+  private newId(): string {
+    return newMessageId(this.ctx.crypto);
+  }
+
   /** Packs `message` for `plan` (and wraps it for the mediators on the way); checks it fits. */
-  async packFor(message: Message, plan: SendPlan): Promise<Uint8Array> {
-    const bytes = await this.packRaw(message, plan);
+  async packFor(message: Message, plan: SendPlan, receipt?: { id?: string }): Promise<Uint8Array> {
+    const bytes = await this.packRaw(message, plan, true, receipt);
     const limit = this.limitOf(plan);
     if (bytes.length > limit) {
       throw err('ERR_TOO_LARGE', `message of ${bytes.length} B exceeds the ${limit} B that link ${plan.link.name} / the peer accept`);
@@ -64,7 +71,7 @@ export class Router {
     return { bytes: bytes.length, limit: this.limitOf(plan) };
   }
 
-  private async packRaw(message: Message, plan: SendPlan, count = true): Promise<Uint8Array> {
+  private async packRaw(message: Message, plan: SendPlan, count = true, receipt?: { id?: string }): Promise<Uint8Array> {
     const packed = await pack(this.ctx, message, {
       mode: plan.mode,
       format: plan.format,
@@ -86,7 +93,7 @@ export class Router {
         ...(plan.hints ? { hints: { length: plan.hints.length, known: (d: string) => mediators.has(d) } } : {}),
         // On a radio to our own mediator, authenticate the outer forward: the gateway learns we are
         // awake (and can hand us our mail) and its receipt tells us the payload is stored.
-        ...(plan.link.constrained && plan.routingKeys.length === 1 && this.peers.ownMediator === plan.routingKeys[0]!.split('#')[0] ? { authenticateOuter: { from: this.self } } : {}),
+        ...(plan.link.constrained && plan.routingKeys.length === 1 && this.peers.ownMediator === plan.routingKeys[0]!.split('#')[0] ? { authenticateOuter: { from: this.self }, ...(receipt ? { outerId: (receipt.id = this.newId()) } : {}) } : {}),
       });
       if (count) this.stats.forwarded++;
     }
@@ -100,6 +107,7 @@ export class Router {
   async send(peer: string, build: () => Message | undefined, o: { purpose?: Purpose; telemetry?: TelemetrySigning; control?: boolean; fullSelf?: boolean } = {}): Promise<TransmitResult> {
     const plan = this.peers.plan(peer, o.purpose ?? 'message', o.telemetry);
     const full: SendPlan | undefined = o.fullSelf && plan.hints ? { ...plan, hints: { length: plan.hints.length, known: (d) => d === peer } } : undefined;
+    const receipt: { id?: string } = {};
     const bytes = await plan.link.queue.send(
       plan.address,
       async () => {
@@ -107,14 +115,14 @@ export class Router {
         if (!m) return undefined;
         if (full) {
           // our full DID if it still fits the link, else the hint as before
-          const b = await this.packRaw(m, full);
+          const b = await this.packRaw(m, full, true, receipt);
           if (b.length <= this.limitOf(full)) return b;
         }
-        return this.packFor(m, plan);
+        return this.packFor(m, plan, receipt);
       },
       o.control ? PRIORITY_CONTROL : PRIORITY_DATA,
     );
     this.stats.bytes += bytes;
-    return { bytes, plan };
+    return { bytes, plan, ...(receipt.id !== undefined ? { receiptId: receipt.id } : {}) };
   }
 }

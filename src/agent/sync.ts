@@ -98,6 +98,7 @@ export class SyncClient {
     }
     if (!this.d.waiters.deliver(inb.message, inb.sender)) {
       const ack = messagesReceived(newMessageId(this.d.crypto), this.d.self, inb.sender, d.messages.map((x) => x.id));
+      ack.thid = inb.message.id; // answers a pushed delivery: a radio mediator need not send a status back
       await this.send(inb.sender, ack);
     }
   }

@@ -115,6 +115,12 @@ export interface AgentOptions {
   /** Our mediator: everything without a direct link goes through it, and `sync()` picks up from it. */
   mediator?: string;
   outbox?: OutboxOptions;
+  /**
+   * After our own mediator's receipt says a forwarded message is stored, wait this long for the
+   * peer's ack before sending it again (default 1 h): the mediator holds and delivers it, so
+   * resending on the air only spends airtime. Only the peer's ack completes the message.
+   */
+  heldAtMediatorMs?: number;
   dedupe?: DedupeOptions;
   telemetry?: TelemetryOptions;
   /** Command authorization: controller DID → rights ('*' = all). */

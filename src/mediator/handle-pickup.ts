@@ -53,6 +53,10 @@ export async function handlePickup(core: MediatorCore, rc: RequestContext): Prom
         for (const k of keys) await core.stores.mailbox.ack(k, chunk);
       }
       core.live.acked(owner, ids);
+      // The status is a SHOULD. A radio device acknowledging mail we pushed (its messages-received
+      // threads to the delivery) gets none: on a duty-cycled link it would cost a downlink per
+      // delivery, and the next push — or the device's own status-request — says what is left.
+      if (rc.session.kind === 'radio' && m.thid !== undefined) return [];
       return [status(core.newId(), m, core.did, await statusOf(core, rc, keys, undefined))];
     }
     case LIVE_DELIVERY_CHANGE_TYPE: {

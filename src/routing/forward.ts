@@ -81,6 +81,8 @@ export interface WrapOptions {
    * stay anoncrypted. (The mediator learns nothing it would not learn from the radio link.)
    */
   authenticateOuter?: { from: string };
+  /** Id of the outermost forward (what the first mediator's receipt acknowledges). */
+  outerId?: string;
 }
 
 /**
@@ -94,6 +96,7 @@ export async function wrapInForwards(ctx: EnvelopeContext, packed: Uint8Array, o
   for (const [i, key] of keys.entries()) {
     const outer = i === keys.length - 1 && o.authenticateOuter;
     const extra: Partial<Message> = outer ? { ...o.headers, from: o.authenticateOuter!.from, to: [didOf(key)], return_route: 'all' } : { ...o.headers };
+    if (i === keys.length - 1 && o.outerId !== undefined) extra.id = o.outerId;
     const fwd = forwardMessage(ctx, next, current, extra);
     const r = await pack(ctx, fwd, {
       mode: outer ? 'authcrypt' : 'anoncrypt',

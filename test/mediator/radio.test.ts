@@ -58,6 +58,20 @@ describe('radio gateway', () => {
     await rig.until(() => dev.inbox.length >= 4);
     expect(P.parseStatus(dev.inbox[3]!).messageCount).toBe(0);
     expect((await mediator.stores.mailbox.status(device.did)).messageCount).toBe(0);
+
+    // Acknowledging a pushed delivery (messages-received threaded to it) costs no status downlink.
+    const f2 = await forwardTo(sender, device.did, { did: med.did, kid: kidOf(med) }, { cmd: 'close' }, 'compact');
+    expect((await mediator.receive(f2.bytes, testSession())).stored).toBe(true);
+    await rig.until(() => dev.inbox.length >= 5, 3_600_000);
+    const pushed = dev.inbox[4]!;
+    const ack = P.messagesReceived(device.id(), device.did, mediator.did, P.parseDelivery(pushed).messages.map((m) => m.id));
+    ack.thid = pushed.id;
+    const repliesBefore = rig.gateway.stats.repliesSent;
+    await dev.send(ack);
+    await clock.advance(120_000);
+    expect((await mediator.stores.mailbox.status(device.did)).messageCount).toBe(0);
+    expect(rig.gateway.stats.repliesSent).toBe(repliesBefore);
+    expect(dev.inbox).toHaveLength(5);
     expect(rig.channel.stats().dutyCycleViolations).toBe(0);
     expect(rig.errors).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /**
  * Makes sure dist/ holds a Node build of the current sources before a test runs the built binary.
- * Stale means: an entry file is missing, or a source (src/, transports/, rollup.config.mjs,
+ * Stale means: an entry file is missing, or a source (src/, transports/, scripts/, boards/, rollup.config.mjs,
  * package.json, tsconfig.json) is newer than the oldest entry file. Then it runs the Node-only
  * build (`rollup -c --environment DIDCOMM_BUILD:node`, no board bundles) once per test run: test
  * files run in parallel worker processes, so a lock directory serializes them and a marker with
@@ -26,7 +26,7 @@ function newestSource(): number {
       else if (/\.(ts|mjs|js|json)$/u.test(d.name)) newest = Math.max(newest, statSync(p).mtimeMs);
     }
   };
-  for (const dir of ['src', 'transports']) walk(join(ROOT, dir));
+  for (const dir of ['src', 'transports', 'scripts', 'boards']) walk(join(ROOT, dir));
   for (const f of ['rollup.config.mjs', 'package.json', 'tsconfig.json']) newest = Math.max(newest, statSync(join(ROOT, f)).mtimeMs);
   return newest;
 }

@@ -27,6 +27,8 @@ function nodeEntries() {
     'crypto/noble': 'src/entries/crypto-noble.ts',
     'crypto/node': 'src/entries/crypto-node.ts',
     cbor: 'src/entries/cbor.ts',
+    agent: 'src/agent/index.ts',
+    mediator: 'src/mediator/index.ts',
     cli: 'src/cli/index.ts',
     'transports/memory': 'transports/memory.ts',
   };

@@ -33,13 +33,10 @@ const transportNames = readdirSync(join(ROOT, 'transports'), { withFileTypes: tr
   .filter((d) => d.isDirectory() && existsSync(join(ROOT, 'transports', d.name, 'index.ts')))
   .map((d) => d.name);
 
-/** `./store` is exported ahead of its entry module (src/store/index.ts); built once that exists. */
-const pendingStore = !existsSync(join(ROOT, 'src', 'store', 'index.ts'));
-
 function exportTargets(): Array<[string, { types: string; default: string }]> {
   const out: Array<[string, { types: string; default: string }]> = [];
   for (const [key, target] of Object.entries(pkg.exports)) {
-    if (typeof target === 'string' || (key === './store' && pendingStore)) continue;
+    if (typeof target === 'string') continue;
     if (key.includes('*')) for (const n of transportNames) out.push([key.replace('*', n), { types: target.types.replace('*', n), default: target.default.replace('*', n) }]);
     else out.push([key, target]);
   }
@@ -49,7 +46,7 @@ function exportTargets(): Array<[string, { types: string; default: string }]> {
 describe('package surface', () => {
   it('every export (wildcards expanded) points at built JavaScript and declarations', () => {
     const targets = exportTargets();
-    expect(targets.map(([k]) => k)).toEqual(expect.arrayContaining(['.', './envelope', './did', './crypto/noble', './crypto/node', './cbor', './cli', './transports/memory', ...transportNames.map((n) => `./transports/${n}`)]));
+    expect(targets.map(([k]) => k)).toEqual(expect.arrayContaining(['.', './envelope', './did', './crypto/noble', './crypto/node', './cbor', './agent', './mediator', './store', './cli', './transports/memory', ...transportNames.map((n) => `./transports/${n}`)]));
     for (const [key, t] of targets) {
       expect(existsSync(join(ROOT, t.default)), `${key} → ${t.default}`).toBe(true);
       expect(existsSync(join(ROOT, t.types)), `${key} → ${t.types}`).toBe(true);
@@ -161,7 +158,12 @@ import { nodeBackend } from 'didcomm-iot/crypto/node';
 import { encodeCbor, decodeCbor } from 'didcomm-iot/cbor';
 import { runCli, registerCommand } from 'didcomm-iot/cli';
 import { createMemoryPair } from 'didcomm-iot/transports/memory';
-${pendingStore ? '' : "import * as store from 'didcomm-iot/store';\nvoid store;"}
+import { openKvStore, type KvStore } from 'didcomm-iot/store';
+import { Agent } from 'didcomm-iot/agent';
+import { Mediator, openMediatorStores } from 'didcomm-iot/mediator';
+const kv: KvStore = await openKvStore('memory:');
+const agentCtor: typeof Agent = Agent;
+void [kv, agentCtor, Mediator.create, openMediatorStores];
 ${transportNames.map((n, i) => `import * as t${i} from 'didcomm-iot/transports/${n}';\nvoid t${i};`).join('\n')}
 const alice = createDid();
 const ctx: EnvelopeContext = { crypto: defaultCrypto, resolver: new OfflineResolver(), secrets: new SecretsStore() };

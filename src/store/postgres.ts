@@ -96,9 +96,11 @@ export async function openPostgres(connectionString: string, options: PostgresOp
   if (prefix !== '') checkIdent(prefix, 'tablePrefix', 24);
   const poolSize = options.poolSize ?? 10;
   if (!Number.isSafeInteger(poolSize) || poolSize < 1) throw err('ERR_ARGUMENT', 'poolSize: expected a positive integer');
-  let pg: (typeof import('pg'))['default'];
+  let pg: typeof import('pg');
   try {
-    pg = (await import('pg')).default;
+    // pg is CommonJS: its namespace is on `default` under Node's ESM loader
+    const mod = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
+    pg = mod.default ?? mod;
   } catch (e) {
     throw err('ERR_UNSUPPORTED', 'the PostgreSQL store needs the pg package', { cause: e });
   }
@@ -127,7 +129,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
 
   const connectListener = async (): Promise<void> => {
     const client = new pg.Client({ connectionString });
-    client.on('notification', (n) => {
+    client.on('notification', (n: { channel: string; payload?: string }) => {
       if (n.channel !== channel || !n.payload) return;
       for (const r of n.payload.split('\n')) notifier.notify(r);
     });

@@ -31,7 +31,10 @@ export function errorForProblem(code: string, comment: string | undefined): Didc
     ['e.p.req.time', 'ERR_EXPIRED'],
     ['e.p.msg.replay', 'ERR_REPLAY'],
     ['e.p.msg.unsupported', 'ERR_UNSUPPORTED'],
+    ['e.p.msg', 'ERR_INVALID_MESSAGE'],
     ['e.p.me.res.storage.message_too_big', 'ERR_TOO_LARGE'],
+    ['e.p.me.res.storage', 'ERR_STORE_FULL'],
+    ['e.p.me.res', 'ERR_RATE_LIMITED'],
     ['e.p.xfer', 'ERR_TRANSPORT'],
     ['e.p.did', 'ERR_DID_NOT_RESOLVED'],
   ];

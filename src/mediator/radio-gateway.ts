@@ -32,6 +32,8 @@ import { awakeUntil, checkWakeSchedule, nextWindowStart, type WakeSchedule } fro
 import type { Mediator } from './service.js';
 import type { ReplyMode, Session } from './types.js';
 
+/** A push refused because the link is busy with this device (ERR_STORE_FULL) is retried after this. */
+const LINK_BUSY_RETRY_MS = 1000;
 /** Inbound frames waiting for the mediator at most (a radio link is slow; this only bounds a flood). */
 const MAX_QUEUED_FRAMES = 256;
 
@@ -65,6 +67,8 @@ export interface RadioGatewayStats {
   dutyCycleRefusals: number;
   /** Raw relays to thin devices that the device did not confirm (sent again later). */
   relaysUnconfirmed: number;
+  /** Pushes put off because the link already had its most messages in flight to the device. */
+  linkBusy: number;
 }
 
 interface Device {
@@ -83,7 +87,7 @@ interface Device {
 }
 
 export class RadioGateway {
-  readonly stats: RadioGatewayStats = { uplinks: 0, deliveries: 0, messagesPushed: 0, repliesSent: 0, repliesDropped: 0, deferredAsleep: 0, deferredAirtime: 0, dutyCycleRefusals: 0, relaysUnconfirmed: 0 };
+  readonly stats: RadioGatewayStats = { uplinks: 0, deliveries: 0, messagesPushed: 0, repliesSent: 0, repliesDropped: 0, deferredAsleep: 0, deferredAirtime: 0, dutyCycleRefusals: 0, relaysUnconfirmed: 0, linkBusy: 0 };
   private readonly mediator: Mediator;
   private readonly o: Required<Omit<RadioGatewayOptions, 'schedules' | 'onError' | 'clock'>> & { onError: (e: unknown) => void };
   private readonly clock: Clock;
@@ -271,6 +275,15 @@ export class RadioGateway {
         this.wakeAt(d, this.clock.now() + (e.retryAfterMs ?? 1000));
         return;
       }
+      if (isDidcommError(e) && e.code === 'ERR_STORE_FULL') {
+        // the link holds as many messages in flight to this device as it takes: try again soon
+        this.stats.linkBusy++;
+        this.wakeAt(d, this.clock.now() + LINK_BUSY_RETRY_MS);
+        return;
+      }
+      // not confirmed (lost, device gone): the mail stays queued; try again after resendAfterMs
+      for (const m of batch) d.pushed.set(m.id, this.clock.now());
+      this.wakeAt(d, this.clock.now() + this.o.resendAfterMs);
       throw e;
     }
   }
@@ -312,6 +325,12 @@ export class RadioGateway {
         d.pushed.delete(m.id);
         this.stats.dutyCycleRefusals++;
         this.wakeAt(d, this.clock.now() + (e.retryAfterMs ?? 1000));
+        return;
+      }
+      if (isDidcommError(e) && e.code === 'ERR_STORE_FULL') {
+        d.pushed.delete(m.id);
+        this.stats.linkBusy++;
+        this.wakeAt(d, this.clock.now() + LINK_BUSY_RETRY_MS);
         return;
       }
       // not confirmed (asleep, out of range, lost): it stays queued and goes again later

@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/util/clock.js';
 import { MemoryHub } from '../../transports/memory.js';
+import type { Transport } from '../../transports/types.js';
+import { err } from '../../src/errors.js';
 import { Mediator } from '../../src/mediator/service.js';
 import { RadioGateway } from '../../src/mediator/radio-gateway.js';
 import { SecretsStore } from '../../src/did/secrets.js';
@@ -18,7 +20,7 @@ import { drive, identities, makeAgent, resolverFor, until } from './helpers.js';
 
 const NOTE = 'https://example.org/note/1.0/note';
 
-async function world(pushMail: 'always' | 'live-only') {
+async function world(pushMail: 'always' | 'live-only', wrap: (t: Transport) => Transport = (t) => t) {
   const clock = new ManualClock();
   const hub = new MemoryHub({ clock, mtu: 65536 });
   const [d, c, m] = identities(3);
@@ -29,7 +31,7 @@ async function world(pushMail: 'always' | 'live-only') {
   const stores = { mailbox, mediation: new MemoryMediationStore({ clock }), kv: new MemoryKvStore(), close: async () => undefined };
   const errors: unknown[] = [];
   const mediator = await Mediator.create({ did: m!.did, ctx: { crypto: defaultCrypto, resolver: resolverFor(known), secrets }, stores, clock, onError: (e) => errors.push(e) });
-  new RadioGateway(mediator, { name: 'mem', transport: hub.attach('m'), clock, pushMail, onError: (e) => errors.push(e) });
+  const gateway = new RadioGateway(mediator, { name: 'mem', transport: wrap(hub.attach('m')), clock, pushMail, onError: (e) => errors.push(e) });
   const device = makeAgent({ id: d!, clock, known, transport: hub.attach('d'), peers: { [m!.did]: 'm' } });
   const controller = makeAgent({ id: c!, clock, known, transport: hub.attach('c'), peers: { [m!.did]: 'm' }, peerConfigs: [{ did: d!.did, mediator: m!.did }] });
   const notes: number[] = [];
@@ -38,7 +40,7 @@ async function world(pushMail: 'always' | 'live-only') {
   await controller.start();
   await drive(clock, device.requestMediation(m!.did));
   await drive(clock, controller.requestMediation(m!.did));
-  return { clock, d: d!, m: m!, mailbox, device, controller, notes, errors };
+  return { clock, d: d!, m: m!, mailbox, device, controller, notes, errors, gateway };
 }
 
 describe('agent with the real mediator', () => {
@@ -64,5 +66,36 @@ describe('agent with the real mediator', () => {
     expect(w.notes.sort()).toEqual([1, 2, 3]);
     await drive(w.clock, w.controller.sync());
     await until(w.clock, () => w.controller.outbox.size === 0);
+  });
+
+  it('a push the link refuses as busy (ERR_STORE_FULL) goes out a second later, while the device still listens', async () => {
+    let refusals = 0;
+    let armed = false;
+    const busyOnce = (t: Transport): Transport =>
+      new Proxy(t, {
+        get(target, prop, receiver) {
+          if (prop === 'send') {
+            return (frame: Uint8Array, to?: string) => {
+              if (armed && refusals === 0) {
+                refusals++;
+                return Promise.reject(err('ERR_STORE_FULL', '4 messages already in flight to this peer'));
+              }
+              return target.send(frame, to);
+            };
+          }
+          const v = Reflect.get(target, prop, receiver);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+    const w = await world('always', busyOnce);
+    await drive(w.clock, w.device.ping(w.m.did)); // the device listens now
+    const sentAt = w.clock.now();
+    armed = true;
+    await w.controller.send({ type: NOTE, to: [w.d.did], body: { n: 1 } });
+    await until(w.clock, () => w.notes.length === 1, 30_000);
+    expect(refusals).toBe(1);
+    expect(w.gateway.stats.linkBusy).toBe(1);
+    expect(w.clock.now() - sentAt).toBeLessThan(5000); // within the device's listen window, no new uplink needed
+    expect(w.errors).toEqual([]);
   });
 });

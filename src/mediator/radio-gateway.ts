@@ -11,7 +11,9 @@
  *   ERR_DUTY_CYCLE from the link waits `retryAfterMs`. Nothing is dropped: mail stays in the
  *   store until the device acknowledges it with `messages-received`; what cannot go now goes at the
  *   next wake. Replies to a request (status, problem reports, receipts) are not mail: one that
- *   cannot be sent while the device listens is dropped (a status MUST NOT be queued).
+ *   cannot be sent while the device listens is dropped (a status MUST NOT be queued); one the link
+ *   refuses as busy (ERR_STORE_FULL: as many messages in flight to the device as it takes) is tried
+ *   again every second while the device listens.
  * - Thin devices (the mediator's provisioned `devices`, Espruino endpoints) cannot run pickup:
  *   their mail, compact pairwise frames from their peers, is relayed as it is, one frame at a time,
  *   and leaves the store only when the link confirms delivery (FragmentTransport's receiver ACK);
@@ -34,6 +36,8 @@ import type { ReplyMode, Session } from './types.js';
 
 /** A push refused because the link is busy with this device (ERR_STORE_FULL) is retried after this. */
 const LINK_BUSY_RETRY_MS = 1000;
+/** A reply is tried at most this often against a busy link (then dropped: the device asks again). */
+const MAX_REPLY_TRIES = 120;
 /** Inbound frames waiting for the mediator at most (a radio link is slow; this only bounds a flood). */
 const MAX_QUEUED_FRAMES = 256;
 
@@ -186,15 +190,24 @@ export class RadioGateway {
   }
 
   /** A reply goes now if the device still listens when it would be on the air; otherwise it is dropped. */
-  private sendReply(device: Device | undefined, from: string | undefined, frame: Uint8Array): void {
+  private sendReply(device: Device | undefined, from: string | undefined, frame: Uint8Array, tries = 0): void {
+    if (this.closed) return;
     const now = this.clock.now();
     const until = device ? awakeUntil(now, device.lastUplink, this.o.listenAfterUplinkMs, this.schedules.get(device.did)) : now + this.o.listenAfterUplinkMs;
     if (until === undefined || now + this.o.transport.sendDelay(frame.length) > until || frame.length > this.o.transport.mtu) {
       this.stats.repliesDropped++;
       return;
     }
-    this.stats.repliesSent++;
-    this.o.transport.send(frame, device?.address ?? from).catch((e: unknown) => this.o.onError(e));
+    if (tries === 0) this.stats.repliesSent++;
+    this.o.transport.send(frame, device?.address ?? from).catch((e: unknown) => {
+      if (isDidcommError(e) && e.code === 'ERR_STORE_FULL' && tries < MAX_REPLY_TRIES) {
+        // the link is busy with this device: the reply goes as soon as it can, while the device listens
+        this.stats.linkBusy++;
+        this.clock.setTimer(LINK_BUSY_RETRY_MS, () => this.sendReply(device, from, frame, tries + 1));
+        return;
+      }
+      this.o.onError(e);
+    });
   }
 
   /** Tries to push queued mail to `d` now; reschedules itself for the next chance. */

@@ -98,4 +98,20 @@ describe('agent with the real mediator', () => {
     expect(w.clock.now() - sentAt).toBeLessThan(5000); // within the device's listen window, no new uplink needed
     expect(w.errors).toEqual([]);
   });
+
+  it('a reply the link refuses as busy is sent again while the device listens: the ping is answered', async () => {
+    let refusals = 0;
+    const w = await world('always', (t: Transport): Transport => {
+      const send = t.send.bind(t);
+      t.send = (frame: Uint8Array, to?: string) => (refusals++ < 2 ? Promise.reject(err('ERR_STORE_FULL', 'link busy')) : send(frame, to));
+      return t;
+    });
+    refusals = 0; // enrolment went through (its replies retried too); refuse the next two sends
+    const busyBefore = w.gateway.stats.linkBusy;
+    const rtt = await drive(w.clock, w.device.ping(w.m.did));
+    expect(refusals).toBeGreaterThanOrEqual(3);
+    expect(rtt).toBeGreaterThanOrEqual(2000);
+    expect(w.gateway.stats.linkBusy - busyBefore).toBe(2);
+    expect(w.errors).toEqual([]);
+  });
 });

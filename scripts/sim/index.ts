@@ -67,6 +67,7 @@ interface Counters {
   fieldOfflineMs: number;
   fieldSynced: boolean;
   fieldSyncFailed: boolean;
+  fieldSyncAttempts: number;
 }
 
 function deviceMetrics(n: RadioNode, ledger: DeliveryLedger, c: Counters): DeviceMetrics {
@@ -97,7 +98,7 @@ export async function runSim(partial: Partial<SimOptions>, out: NodeJS.WriteStre
   const field = await buildField(o, clock, dataDir, root);
   const started = Date.now();
   const ledger = new DeliveryLedger();
-  const c: Counters = { commandsSent: 0, pending: 0, commandsFailed: 0, commandsExecuted: new Map(), commandsRefused: new Map(), fieldOfflineMs: 0, fieldSynced: false, fieldSyncFailed: false };
+  const c: Counters = { commandsSent: 0, pending: 0, commandsFailed: 0, commandsExecuted: new Map(), commandsRefused: new Map(), fieldOfflineMs: 0, fieldSynced: false, fieldSyncFailed: false, fieldSyncAttempts: 0 };
   const timers: Timer[] = [];
   const interval = o.intervalMs ?? defaultInterval(o.sf, o.devices + o.espruino + 1);
   const runMs = o.duration * 1000 * o.speed;
@@ -176,13 +177,21 @@ export async function runSim(partial: Partial<SimOptions>, out: NodeJS.WriteStre
       clock.setTimer(runMs * 0.6, () => {
         fieldNode.gate!.setDown(false);
         c.fieldOfflineMs = runMs * 0.4;
-        fieldNode.agent!.sync({ timeoutMs: 900_000 }).then(
-          () => (c.fieldSynced = true),
-          (e: unknown) => {
-            c.fieldSyncFailed = true;
-            errors.push(e);
-          },
-        );
+        // Like a real field device: sync when back on the air; if the round fails, try again later.
+        const sync = (attempt: number): void => {
+          c.fieldSyncAttempts = attempt;
+          fieldNode.agent!.sync({ timeoutMs: 900_000 }).then(
+            () => (c.fieldSynced = true),
+            (e: unknown) => {
+              if (attempt < 4) clock.setTimer(600_000, () => sync(attempt + 1));
+              else {
+                c.fieldSyncFailed = true;
+                errors.push(e);
+              }
+            },
+          );
+        };
+        sync(1);
       }),
     );
   }
@@ -252,10 +261,14 @@ export async function runSim(partial: Partial<SimOptions>, out: NodeJS.WriteStre
     simulatedSeconds: Math.round((clock.now() - t0) / 1000),
     wallSeconds: Math.round((Date.now() - started) / 100) / 10,
     devices: { node: devicesCount('node'), espruino: devicesCount('espruino'), field: devicesCount('field'), actuator: devicesCount('actuator') },
-    fieldDevice: { offlineSeconds: Math.round(c.fieldOfflineMs / 1000), synced: c.fieldSynced },
+    fieldDevice: { offlineSeconds: Math.round(c.fieldOfflineMs / 1000), synced: c.fieldSynced, syncAttempts: c.fieldSyncAttempts },
     options: { devices: o.devices, espruino: o.espruino, loss: o.loss, sf: o.sf, duration: o.duration, seed: o.seed, speed: o.speed, intervalMs: interval },
     perDevice,
   };
+  if (process.env.DEBUG) {
+    for (const n of field.nodes) if (n.espruino) console.error(n.name, JSON.stringify(n.espruino.endpoint.stats), 'outbox', n.espruino.endpoint.outbox.length);
+    console.error('gateway', JSON.stringify(field.gateway.stats));
+  }
   await field.close();
   if (!o.keep) rmSync(dataDir, { recursive: true, force: true });
   if (process.env.DEBUG) for (const e of errors) console.error("background error:", e);

@@ -48,7 +48,7 @@ export interface SimSummary {
   simulatedSeconds: number;
   wallSeconds: number;
   devices: { node: number; espruino: number; field: number; actuator: number };
-  fieldDevice: { offlineSeconds: number; synced: boolean };
+  fieldDevice: { offlineSeconds: number; synced: boolean; syncAttempts: number };
   options: Record<string, unknown>;
   perDevice: Array<Pick<DeviceMetrics, 'name' | 'kind' | 'sent' | 'delivered' | 'duplicates' | 'bytesOnAir' | 'airtimeMs' | 'commandsExecuted' | 'problemsRefused'>>;
 }

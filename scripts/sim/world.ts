@@ -114,7 +114,10 @@ export async function buildField(o: SimOptions, clock: Clock, dataDir: string, r
     clock,
     devices: espruinoIds.map((e) => e.did),
   });
-  const gwRadio = await createSimulatedLoraRadio({ channel, modem: 'rylr', address: GATEWAY_ADDRESS, radio, id: 'gateway' });
+  // Modem command timeouts are virtual time too: at 120× a real 2 s timeout would be 17 ms of wall
+  // time, which a busy machine can miss. The emulators answer at once; give them room.
+  const modemTimeouts = { commandTimeoutMs: 30_000 };
+  const gwRadio = await createSimulatedLoraRadio({ channel, modem: 'rylr', address: GATEWAY_ADDRESS, radio, id: 'gateway', ...modemTimeouts });
   const gwLink = new FragmentTransport(gwRadio.transport, { clock, ...FRAGMENT });
   // Every radio device's RYLR modem receives continuously: the gateway may push to it at any time.
   const schedules: Record<string, WakeSchedule> = {};
@@ -146,7 +149,7 @@ export async function buildField(o: SimOptions, clock: Clock, dataDir: string, r
   const nodes: RadioNode[] = [];
   let address = GATEWAY_ADDRESS + 1;
   const radioAgent = async (id: SecretsFile, name: string, kind: RadioNode['kind'], extra: Partial<ConstructorParameters<typeof Agent>[0]> = {}): Promise<RadioNode> => {
-    const r = await createSimulatedLoraRadio({ channel, modem: 'rylr', address: address++, radio, id: name });
+    const r = await createSimulatedLoraRadio({ channel, modem: 'rylr', address: address++, radio, id: name, ...modemTimeouts });
     const gate = new GatedTransport(new FragmentTransport(r.transport, { clock, ...FRAGMENT }));
     const agent = await agentFor(
       id,
@@ -180,7 +183,7 @@ export async function buildField(o: SimOptions, clock: Clock, dataDir: string, r
         { role: 'controller', did: controllerId.did, via: 'mediator' },
       ],
       transport: { kind: 'lora-rylr', address: address++, gateway: GATEWAY_ADDRESS, sf: o.sf },
-      telemetry: { intervalMs: 0, retryMs: 300_000, maxTries: 8, outbox: 8 },
+      telemetry: { intervalMs: 0, retryMs: 300_000, maxTries: 12, outbox: 8 },
     });
     const env = new EspruinoEnv({ clock, storage: new Map(), uart: host, temperature: () => 20 + prng.next() * 5, seed: o.seed + i });
     const endpoint = loadBundle(code, env).start(cfg);

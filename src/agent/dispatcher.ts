@@ -128,7 +128,7 @@ export class Dispatcher {
     if (m.type === FORWARD_TYPE) return this.forwarded(m, sender, via, depth);
     if (sender && sender !== this.d.self) {
       if (via.link) this.d.peers.learnRoute(sender, via.link, via.address);
-      await this.d.peers.update(sender, { seen: true });
+      await this.d.peers.update(sender, { seen: true, speaks: r.meta.format });
       if (m.ack?.length) {
         this.d.outbox.acknowledge(sender, m.ack);
         this.d.receipts(sender, m.ack);

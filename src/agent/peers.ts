@@ -46,6 +46,8 @@ export interface PeerState {
   knowsUs?: boolean;
   /** We received an authenticated message from it (its DID is known here: hints can name it). */
   seen?: boolean;
+  /** The format of the last authenticated message it sent us: it reads what it writes. */
+  speaks?: WireFormat;
 }
 
 export interface SendPlan {
@@ -220,6 +222,7 @@ export class PeerDirectory {
     else if (cfg?.format) format = cfg.format;
     else if (state.accept?.length) format = state.accept.includes(ACCEPT_COMPACT) ? 'compact' : 'json';
     else if (docAccept.includes(ACCEPT_COMPACT)) format = 'compact';
+    else if (state.speaks === 'compact' || state.speaks === 'json') format = state.speaks;
     else format = hop.link.constrained ? 'compact' : 'json';
     let mode: PackMode = cfg?.mode ?? 'authcrypt';
     let sign = false;

@@ -25,6 +25,29 @@ function capture(hub: MemoryHub): Array<{ frame: Uint8Array; from: string; to: s
 const isJson = (f: Uint8Array) => f[0] === 0x7b;
 
 describe('format and mode per peer', () => {
+  it('answers a peer in the format it speaks: compact to a device that wrote compact, even on a JSON-default link', async () => {
+    const clock = new ManualClock();
+    const hub = new MemoryHub({ clock, mtu: 65536 });
+    const frames = capture(hub);
+    const [c, d] = identities(2);
+    const known = [c!, d!];
+    const addr = { [c!.did]: 'c', [d!.did]: 'd' };
+    const controller = makeAgent({ id: c!, clock, known, transport: hub.attach('c'), peers: addr });
+    const device = makeAgent({ id: d!, clock, known, transport: hub.attach('d'), peers: addr, peerConfigs: [{ did: c!.did, format: 'compact' }] });
+    for (const x of [controller, device]) await x.start();
+    const type = 'https://example.org/note/1.0/note';
+    for (const x of [controller, device]) x.handle(type, () => undefined);
+    await drive(clock, controller.send({ type, to: [d!.did], body: { n: 0 } }));
+    await clock.advance(1000);
+    expect(isJson(frames.filter((f) => f.from === 'c').at(-1)!.frame)).toBe(true); // nothing known yet: JSON
+    await drive(clock, device.send({ type, to: [c!.did], body: { n: 1 } }));
+    await clock.advance(1000);
+    expect(isJson(frames.filter((f) => f.from === 'd').at(-1)!.frame)).toBe(false);
+    await drive(clock, controller.send({ type, to: [d!.did], body: { n: 2 } }));
+    await clock.advance(1000);
+    expect(frames.filter((f) => f.from === 'c').at(-1)!.frame[0]! & 0xf0).toBe(0xe0); // now compact
+  });
+
   it('learns JSON-only vs compact peers from discover-features', async () => {
     const clock = new ManualClock();
     const hub = new MemoryHub({ clock, mtu: 65536 });

@@ -120,11 +120,10 @@ async function viaLoraMediator(fault: Fault): Promise<void> {
   const sRadio = await createSimulatedLoraRadio({ channel, modem: 'rylr', address: 7, id: 's' });
   const sLink = new FragmentTransport(sRadio.transport, { clock, ...FRAGMENT });
   const sensor = new Agent({ secrets: s, resolver: new OfflineResolver({ documents: docs }), store: new MemoryKvStore(), clock, crypto: rec.crypto, mediator: m.did, links: [{ transport: sLink, peers: { [m.did]: '1' }, constrained: true, ackTimeoutMs: 300_000 }], peers: [{ did: c.did, mediator: m.did, knowsUs: true }], telemetry: { to: c.did } });
-  // With corruption the controller is provisioned to answer the sensor in compact form: its default
-  // JSON acks (~700 B each, batched by the gateway into ~5.7 KB deliveries of ~33 fragments) cannot
-  // get through when a frame in ten is damaged, because one bad fragment fails the whole message's
-  // CRC and the fragment layer starts it over (see the suite's report).
-  const sensorPeer = fault === 'corruption' ? { did: s.did, mediator: m.did, format: 'compact' as const } : { did: s.did, mediator: m.did };
+  // No format is provisioned: the controller (on a JSON-default link) answers in compact because the
+  // sensor speaks compact to it (PeerState.speaks). Before that it sent ~700 B JSON acks, which the
+  // gateway batched into ~5.7 KB deliveries that a frame in ten damaged could never get through.
+  const sensorPeer = { did: s.did, mediator: m.did };
   const controller = new Agent({ secrets: c, resolver: new OfflineResolver({ documents: docs }), store: new MemoryKvStore(), clock, crypto: rec.crypto, mediator: m.did, links: [{ transport: hub.attach('c'), peers: { [m.did]: 'm' }, persistent: true }], peers: [sensorPeer] });
   await sensor.start();
   await controller.start();

@@ -132,6 +132,33 @@ describe.each(backends)('crypto backend $name', (c) => {
   });
 });
 
+describe.each(backends)('randomBytes ($name)', (c) => {
+  it('gives the length asked, fresh bytes every call (across pool refills), copies the caller may keep', () => {
+    const seen = new Set<string>();
+    let total = 0;
+    for (let i = 0; i < 3000; i++) {
+      const n = [1, 12, 16, 32, 64, 300][i % 6]!;
+      const b = c.randomBytes(n);
+      expect(b).toBeInstanceOf(Uint8Array);
+      expect(b.length).toBe(n);
+      total += n;
+      if (n >= 16) {
+        const hex = Buffer.from(b.subarray(0, 16)).toString('hex');
+        expect(seen.has(hex)).toBe(false);
+        seen.add(hex);
+      }
+    }
+    expect(total).toBeGreaterThan(3 * 4096); // went through several pool refills
+    const a = c.randomBytes(32);
+    const copy = a.slice();
+    c.randomBytes(32);
+    expect(a).toEqual(copy); // a later call does not touch what was handed out
+    a.fill(0);
+    expect(c.randomBytes(32).every((x) => x === 0)).toBe(false);
+    expect(c.randomBytes(0)).toEqual(new Uint8Array(0));
+  });
+});
+
 describe('backends agree with each other', () => {
   const curves: KeyAgreementCurve[] = ['X25519', 'P-256', 'P-384', 'P-521'];
   it.each(curves)('ECDH on %s gives the same secret in both directions and both backends', (curve) => {

@@ -39,6 +39,7 @@ import { LinkQueue } from './link-queue.js';
 import { Outbox, type OutboxRecord } from './outbox.js';
 import { PeerDirectory, type LinkRuntime } from './peers.js';
 import { Router } from './router.js';
+import { MediatorReceipts } from './receipts.js';
 import { SyncClient, type PickupOptions, type PickupResult } from './sync.js';
 import { TelemetryService } from './telemetry.js';
 import type { AgentEvents, AgentOptions, AgentStatus, CommandHandler, MessageHandler, SendOptions, TelemetrySigning } from './types.js';
@@ -57,9 +58,6 @@ export interface SyncResult {
   /** Outbox entries still waiting (for an ack or a retry) when sync returned. */
   pending: number;
 }
-
-/** Receipt ids remembered at most (one per forwarded message in flight). */
-const MAX_RECEIPTS = 1024;
 
 export class Agent extends Emitter<AgentEvents> {
   readonly did: string;
@@ -81,8 +79,7 @@ export class Agent extends Emitter<AgentEvents> {
   private readonly unsubscribe: Array<() => void> = [];
   /** When each peer last acknowledged something (in this run). */
   private readonly lastAck = new Map<string, number>();
-  /** Outer forward id → outbox record id, for our mediator's receipts (bounded). */
-  private readonly receipts = new Map<string, string>();
+  private readonly receipts = new MediatorReceipts();
   private readonly heldAtMediatorMs: number;
   private status: AgentStatus = 'stopped';
 
@@ -274,12 +271,7 @@ export class Agent extends Emitter<AgentEvents> {
   /** Our mediator's receipts: the forward is stored there, so hold the record's resends (see Outbox.hold). */
   private onReceipts(sender: string, ids: readonly string[]): void {
     if (sender !== this.peers.ownMediator) return;
-    for (const id of ids) {
-      const recordId = this.receipts.get(id);
-      if (recordId === undefined) continue;
-      this.receipts.delete(id);
-      this.outbox.hold(recordId, this.clock.now() + this.heldAtMediatorMs);
-    }
+    for (const recordId of this.receipts.take(ids)) this.outbox.hold(recordId, this.clock.now() + this.heldAtMediatorMs);
   }
 
   private async transmit(rec: OutboxRecord): Promise<{ ackTimeoutMs: number }> {
@@ -292,10 +284,7 @@ export class Agent extends Emitter<AgentEvents> {
       ...(rec.telemetry ? { telemetry: rec.telemetry } : {}),
       fullSelf: silent && rec.attempts > FULL_DID_AFTER_ATTEMPTS,
     });
-    if (r.receiptId !== undefined && rec.delivery === 'ack') {
-      this.receipts.set(r.receiptId, rec.id);
-      if (this.receipts.size > MAX_RECEIPTS) this.receipts.delete(this.receipts.keys().next().value as string);
-    }
+    if (r.receiptId !== undefined && rec.delivery === 'ack') this.receipts.remember(r.receiptId, rec.id);
     return { ackTimeoutMs: r.plan.link.ackTimeoutMs };
   }
 

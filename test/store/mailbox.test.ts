@@ -99,7 +99,7 @@ if (DATABASE_URL) {
     return { store: await open(), peer: open, reopen: open, cleanup: drop };
   });
 } else {
-  describe.skip('MailboxStore contract: postgres (set DATABASE_URL)', () => it('skipped', () => {}));
+  describe.skipIf(!DATABASE_URL)('MailboxStore contract: postgres (set DATABASE_URL)', () => it('skipped', () => {}));
 }
 
 if (REDIS_URL) {
@@ -110,5 +110,5 @@ if (REDIS_URL) {
     return { store: await open(), peer: open, reopen: open, cleanup: drop };
   });
 } else {
-  describe.skip('MailboxStore contract: redis (set REDIS_URL)', () => it('skipped', () => {}));
+  describe.skipIf(!REDIS_URL)('MailboxStore contract: redis (set REDIS_URL)', () => it('skipped', () => {}));
 }

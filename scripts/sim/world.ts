@@ -182,7 +182,7 @@ export async function buildField(o: SimOptions, clock: Clock, dataDir: string, r
         { role: 'mediator', did: mediatorId.did },
         { role: 'controller', did: controllerId.did, via: 'mediator' },
       ],
-      transport: { kind: 'lora-rylr', address: address++, gateway: GATEWAY_ADDRESS, sf: o.sf },
+      transport: { kind: 'lora-rylr', address: address++, gateway: GATEWAY_ADDRESS, sf: o.sf, ...modemTimeouts },
       telemetry: { intervalMs: 0, retryMs: 300_000, maxTries: 12, outbox: 8 },
     });
     const env = new EspruinoEnv({ clock, storage: new Map(), uart: host, temperature: () => 20 + prng.next() * 5, seed: o.seed + i });

@@ -60,6 +60,8 @@ export interface RylrTransportConfig {
   tx?: string;
   /** false: no fragmentation layer (every message must fit one 180-byte frame). */
   fragment?: boolean;
+  /** How long the device waits for the modem's answer to an AT command (default 3000 ms). */
+  commandTimeoutMs?: number;
 }
 
 export interface BleTransportConfig {
@@ -155,6 +157,7 @@ function checkTransport(t: EspruinoTransportConfig, board: string): EspruinoTran
   if (![125_000, 250_000, 500_000].includes(out.bandwidthHz!)) bad('transport.bandwidthHz must be 125000, 250000 or 500000');
   if (typeof out.dutyCycle !== 'number' || !(out.dutyCycle > 0 && out.dutyCycle <= 1)) bad('transport.dutyCycle must be in (0, 1]');
   if (out.address === out.gateway) bad('transport.address and transport.gateway must differ');
+  if (t.commandTimeoutMs !== undefined) out.commandTimeoutMs = intIn(t.commandTimeoutMs, 100, 600_000, 'transport.commandTimeoutMs');
   if (t.password !== undefined) {
     if (typeof t.password !== 'string' || !/^(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{32})$/.test(t.password)) bad('transport.password must be 8 or 32 hex digits');
     out.password = t.password.toUpperCase();

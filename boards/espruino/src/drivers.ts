@@ -13,7 +13,7 @@ import { BleNusLink } from './ble.js';
 export function rylrFactory(uart: () => Uart) {
   return (t: TransportConfig, board: BoardProfile, now: () => number): RylrLink => {
     const c = Object.assign(
-      { address: 2, gateway: 1, networkId: 18, frequencyHz: 868100000, sf: 7, bandwidthHz: 125000, codingRate: 1, preamble: 8, powerDbm: 14, dutyCycle: 0.01, rx: board.uartPins.rx, tx: board.uartPins.tx },
+      { address: 2, gateway: 1, networkId: 18, frequencyHz: 868100000, sf: 7, bandwidthHz: 125000, codingRate: 1, preamble: 8, powerDbm: 14, dutyCycle: 0.01, commandTimeoutMs: 3000, rx: board.uartPins.rx, tx: board.uartPins.tx },
       t,
     ) as unknown as RylrConfig & { rx: string; tx: string };
     return new RylrLink(uart(), c, now, { rx: c.rx, tx: c.tx });

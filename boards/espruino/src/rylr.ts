@@ -23,6 +23,8 @@ export interface RylrConfig {
   preamble: number;
   powerDbm: number;
   dutyCycle: number;
+  /** Wait for the modem's answer to an AT command (ms). */
+  commandTimeoutMs: number;
   password?: string;
 }
 
@@ -119,7 +121,7 @@ export class RylrLink implements Link {
     }
     this._busy = this._queue.shift() as Pending;
     this._uart.write(p[0] + '\r\n');
-    this._timer = setTimeout(() => this._finish(false), 3000);
+    this._timer = setTimeout(() => this._finish(false), this._cfg.commandTimeoutMs);
   }
 
   _finish(ok: boolean, retry?: boolean): void {

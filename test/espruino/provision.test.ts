@@ -69,6 +69,8 @@ describe('deviceConfig', () => {
     const custom = deviceConfig({ ...base(), transport: { kind: 'lora-rylr', address: 7, gateway: 0, sf: 9, preamble: 12, password: 'abcdef01', rx: 'D2', tx: 'D3', fragment: false, dutyCycle: 0.1 } }).transport;
     expect(custom).toMatchObject({ sf: 9, preamble: 12, password: 'ABCDEF01', rx: 'D2', tx: 'D3', fragment: false, dutyCycle: 0.1, gateway: 0 });
     expect(deviceConfig({ ...base(), transport: { kind: 'ble-nus' } }).transport).toEqual({ kind: 'ble-nus', mtu: 20, gapMs: 20 });
+    expect(deviceConfig({ ...base(), transport: { kind: 'lora-rylr', address: 7, gateway: 1, commandTimeoutMs: 30_000 } }).transport).toMatchObject({ commandTimeoutMs: 30_000 });
+    expect(() => deviceConfig({ ...base(), transport: { kind: 'lora-rylr', address: 7, gateway: 1, commandTimeoutMs: 5 } })).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
     expect(deviceConfig(base()).telemetry).toEqual({ intervalMs: 300_000, retryMs: 60_000, maxTries: 5, outbox: 4 });
   });
 

@@ -27,11 +27,14 @@ export type { SimOptions, SimSummary };
 /**
  * Default reading interval: what the gateway's 1 % duty cycle carries with room to spare. Every
  * reading costs the gateway about one full downlink frame (the controller's ack, relayed) and two
- * fragment ACKs; the field's readings may use half of the gateway's budget.
+ * fragment ACKs, more under loss; the field's readings may use half of the gateway's budget, the
+ * rest is for commands, pickup and repairs.
  */
-function defaultInterval(sf: number, reporters: number): number {
+function defaultInterval(sf: number, reporters: number, loss: number): number {
   const s = loraSettings({ sf: sf as SpreadingFactor });
-  const perReadingMs = airtimeMs(248, s) + 2 * airtimeMs(15, s);
+  // Every lost frame is sent again (and its repair may be lost too): the airtime a reading really
+  // costs grows about as 1 / (1 - loss)² once fragment repairs and ACKs are counted.
+  const perReadingMs = (airtimeMs(248, s) + 2 * airtimeMs(15, s)) / (1 - loss) ** 2;
   return Math.max(60_000, Math.ceil((Math.max(1, reporters) * perReadingMs) / 0.005 / 1000) * 1000);
 }
 
@@ -100,7 +103,7 @@ export async function runSim(partial: Partial<SimOptions>, out: NodeJS.WriteStre
   const ledger = new DeliveryLedger();
   const c: Counters = { commandsSent: 0, pending: 0, commandsFailed: 0, commandsExecuted: new Map(), commandsRefused: new Map(), fieldOfflineMs: 0, fieldSynced: false, fieldSyncFailed: false, fieldSyncAttempts: 0 };
   const timers: Timer[] = [];
-  const interval = o.intervalMs ?? defaultInterval(o.sf, o.devices + o.espruino + 1);
+  const interval = o.intervalMs ?? defaultInterval(o.sf, o.devices + o.espruino + 1, o.loss);
   const runMs = o.duration * 1000 * o.speed;
   const t0 = clock.now();
   let producing = true;

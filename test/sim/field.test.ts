@@ -45,7 +45,7 @@ function expectExactlyOnce(s: SimSummary): void {
 
 describe('didcomm-iot sim (npm start)', () => {
   it('delivers every reading exactly once at 10 % and at 30 % loss, runs the commands, syncs the field device', { timeout: 300_000 }, async () => {
-    const [a, b] = await Promise.all([sim(['--duration', '10']), sim(['--duration', '10', '--loss', '0.3', '--seed', '7'])]);
+    const [a, b] = await Promise.all([sim(['--duration', '10']), sim(['--duration', '15', '--loss', '0.3', '--seed', '7'])]);
     expect(a.code).toBe(0);
     expectExactlyOnce(a.summary);
     expect(a.summary.commandsSent).toBeGreaterThan(0);

@@ -160,7 +160,7 @@ export async function runSim(partial: Partial<SimOptions>, out: NodeJS.WriteStre
         c.pending++;
         intruder
           .agent!.command(actuator.did, { command: 'relay', args: 'on' }, { timeoutMs: 3_600_000 })
-          .catch(() => undefined)
+          .catch(() => undefined) // refused, as it must be: counted on the actuator's side
           .finally(() => void c.pending--);
         timers.push(clock.setTimer(interval * 3, intrude));
       };
@@ -231,7 +231,7 @@ export async function runSim(partial: Partial<SimOptions>, out: NodeJS.WriteStre
     if (t.delivered >= t.sent && c.pending === 0 && (!fieldNode || c.fieldSynced || c.fieldSyncFailed)) break;
     if (Date.now() - lastSync > 3000) {
       lastSync = Date.now();
-      for (const n of field.nodes) if (n.agent && n.kind !== 'intruder') n.agent.flush().catch(() => undefined);
+      for (const n of field.nodes) if (n.agent && n.kind !== 'intruder') n.agent.flush().catch((e: unknown) => errors.push(e));
     }
     view?.draw(frame('draining', 1));
     await new Promise((r) => setTimeout(r, 250));
@@ -264,6 +264,8 @@ export async function runSim(partial: Partial<SimOptions>, out: NodeJS.WriteStre
     simulatedSeconds: Math.round((clock.now() - t0) / 1000),
     wallSeconds: Math.round((Date.now() - started) / 100) / 10,
     devices: { node: devicesCount('node'), espruino: devicesCount('espruino'), field: devicesCount('field'), actuator: devicesCount('actuator') },
+    enrolmentFailures: field.enrolmentFailures,
+    backgroundErrors: errors.length,
     fieldDevice: { offlineSeconds: Math.round(c.fieldOfflineMs / 1000), synced: c.fieldSynced, syncAttempts: c.fieldSyncAttempts },
     options: { devices: o.devices, espruino: o.espruino, loss: o.loss, sf: o.sf, duration: o.duration, seed: o.seed, speed: o.speed, intervalMs: interval },
     perDevice,

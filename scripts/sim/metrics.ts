@@ -48,6 +48,10 @@ export interface SimSummary {
   simulatedSeconds: number;
   wallSeconds: number;
   devices: { node: number; espruino: number; field: number; actuator: number };
+  /** Radio devices that could not enrol with the mediator (name: reason); normally empty. */
+  enrolmentFailures: string[];
+  /** Failures in the background (field sync, flushes) that the run did not otherwise report. */
+  backgroundErrors: number;
   fieldDevice: { offlineSeconds: number; synced: boolean; syncAttempts: number };
   options: Record<string, unknown>;
   perDevice: Array<Pick<DeviceMetrics, 'name' | 'kind' | 'sent' | 'delivered' | 'duplicates' | 'bytesOnAir' | 'airtimeMs' | 'commandsExecuted' | 'problemsRefused'>>;

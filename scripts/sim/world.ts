@@ -60,6 +60,8 @@ export interface Field {
   controller: Agent;
   controllerDid: string;
   nodes: RadioNode[];
+  /** Radio devices whose coordinate-mediation request failed (name: reason). */
+  enrolmentFailures: string[];
   close(): Promise<void>;
 }
 
@@ -190,6 +192,7 @@ export async function buildField(o: SimOptions, clock: Clock, dataDir: string, r
     nodes.push({ name, kind: 'espruino', did: id.did, radio: { radio: emulator.radio }, espruino: { env, endpoint }, online: true });
   }
 
+  const enrolmentFailures: string[] = [];
   // Everyone on the radio asks the mediator for mediation, so replies and acks can reach them.
   const step = async <T>(what: string, p: Promise<T>): Promise<T> => {
     const t = Date.now();
@@ -204,8 +207,10 @@ export async function buildField(o: SimOptions, clock: Clock, dataDir: string, r
   // Radio devices enrol one after the other: the gateway's own duty cycle limits its replies.
   for (const n of nodes) {
     if (!n.agent) continue;
+    // A device that could not enrol still reports (forwards need no mediation of its own), but the
+    // mediator refuses mail for it; the summary says so instead of hiding it.
     await step(`${n.name} mediation`, n.agent.requestMediation(mediatorId.did, { timeoutMs: 600_000 })).catch((e: unknown) => {
-      if (process.env.DEBUG) console.error(`${n.name}: ${String(e)}`);
+      enrolmentFailures.push(`${n.name}: ${e instanceof Error ? e.message : String(e)}`);
     });
   }
 
@@ -220,6 +225,7 @@ export async function buildField(o: SimOptions, clock: Clock, dataDir: string, r
     controller,
     controllerDid: controllerId.did,
     nodes,
+    enrolmentFailures,
     async close() {
       for (const n of nodes) {
         n.espruino?.endpoint.stop();

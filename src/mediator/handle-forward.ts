@@ -17,8 +17,9 @@
  *   `ack: [forward id]` once the payload is durable — the "radio ack" (docs/mediator.md).
  * - Optional re-wrap: the payload is wrapped in a new forward anoncrypted to `next`.
  * - Provisioned thin devices (Espruino endpoints) read only compact pairwise frames and get them
- *   relayed as they are: any other payload for one is refused here, never re-wrapped, so nothing
- *   is accepted that the device could never open.
+ *   relayed as they are: any other payload for one is refused here (ERR_UNSUPPORTED to an
+ *   authenticated sender, the plain refusal to an anonymous one), never re-wrapped, so nothing is
+ *   accepted that the device could never open.
  */
 import { err } from '../errors.js';
 import { sleep } from '../util/clock.js';
@@ -58,7 +59,11 @@ export async function handleForward(core: MediatorCore, rc: RequestContext): Pro
   if (delay > 0) await sleep(core.clock, delay);
 
   const thin = core.isThinDevice(mailbox);
-  if (thin && !isPairwiseFrame(f.inner)) throw err('ERR_UNSUPPORTED', 'forward: this recipient reads only compact pairwise frames');
+  if (thin && !isPairwiseFrame(f.inner)) {
+    // An anonymous sender gets the one refusal (it must not learn that `next` is a thin device here).
+    if (rc.senderDid === undefined) throw refused();
+    throw err('ERR_UNSUPPORTED', 'forward: this recipient reads only compact pairwise frames');
+  }
   const payload = core.policy.rewrap && !thin ? await rewrap(core, f.next, f.inner) : f.inner;
   await core.stores.mailbox.enqueue(mailbox, { bytes: payload, expiresAt }, limits);
 

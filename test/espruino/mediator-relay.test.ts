@@ -17,7 +17,7 @@ import { defaultCrypto } from '../../src/crypto/default.js';
 import { MemoryMailboxStore } from '../../src/store/mailbox-memory.js';
 import { MemoryMediationStore } from '../../src/store/mediation-memory.js';
 import { MemoryKvStore } from '../../src/store/kv-memory.js';
-import { pack } from '../../src/envelope/index.js';
+import { pack, unpack } from '../../src/envelope/index.js';
 import { wrapInForwards } from '../../src/routing/forward.js';
 import { MemoryHub } from '../../transports/memory.js';
 import { RadioChannel } from '../../transports/lora/channel.js';
@@ -126,7 +126,7 @@ describe('an Espruino endpoint behind the real mediator', () => {
     await f.close();
   });
 
-  it('refuses a forward whose payload the thin device could never open', async () => {
+  it('refuses a forward whose payload the thin device could never open, without telling an anonymous sender why', async () => {
     const f = await field();
     const secrets = new SecretsStore();
     secrets.addFromJson(controller);
@@ -134,8 +134,16 @@ describe('an Espruino endpoint behind the real mediator', () => {
     const inner = (await pack(ctx, { id: 'n1', type: 'https://example.org/note/1.0/note', to: [device.did], body: {} }, { mode: 'anoncrypt', format: 'compact', to: [device.did] })).bytes;
     const fwd = await wrapInForwards(ctx, inner, { recipient: device.did, routingKeys: [mediator.didDocument.keyAgreement![0] as string] });
     const session: Session = { id: 't', kind: 'http', remote: 't', persistent: false, duplex: false, maxFrameBytes: 65536, returnRoute: 'none', onAuthenticated: () => undefined, setLive: () => undefined, isLive: () => false, isOpen: () => true };
-    const out = await f.med.receive(fwd, session);
-    expect(out.error?.code).toBe('ERR_UNSUPPORTED');
+    // anonymous: the one refusal, which does not tell that a thin device is behind `next`
+    expect((await f.med.receive(fwd, session)).error?.code).toBe('ERR_REFUSED');
+    // an authenticated sender (return_route) learns why, in a problem report encrypted to it
+    const authed = await wrapInForwards(ctx, inner, { recipient: device.did, routingKeys: [mediator.didDocument.keyAgreement![0] as string], authenticateOuter: { from: controller.did } });
+    const out = await f.med.receive(authed, session);
+    expect(out.stored).toBe(false);
+    expect(out.replies).toHaveLength(1);
+    const report = (await unpack(ctx, out.replies[0]!)).message;
+    expect(report.type).toBe('https://didcomm.org/report-problem/2.0/problem-report');
+    expect(report.body).toMatchObject({ code: 'e.p.msg.unsupported' });
     expect(await f.queuedFor(device.did)).toBe(0);
     await f.close();
   });

@@ -39,6 +39,7 @@ function expectExactlyOnce(s: SimSummary): void {
   expect(s.lost).toBe(0);
   expect(s.duplicates).toBe(0);
   expect(s.dutyCycleViolations).toBe(0);
+  expect(s.enrolmentFailures).toEqual([]);
   expect(s.perDevice.filter((d) => d.kind === 'espruino').every((d) => d.sent > 0 && d.delivered === d.sent)).toBe(true);
   expect(s.bytesPerReading.compact * 5).toBeLessThan(s.bytesPerReading.json);
 }

@@ -209,9 +209,17 @@ export async function buildField(o: SimOptions, clock: Clock, dataDir: string, r
     if (!n.agent) continue;
     // A device that could not enrol still reports (forwards need no mediation of its own), but the
     // mediator refuses mail for it; the summary says so instead of hiding it.
-    await step(`${n.name} mediation`, n.agent.requestMediation(mediatorId.did, { timeoutMs: 600_000 })).catch((e: unknown) => {
-      enrolmentFailures.push(`${n.name}: ${e instanceof Error ? e.message : String(e)}`);
-    });
+    // Like a device in the field, it tries again (up to three rounds) before giving up.
+    for (let round = 1; ; round++) {
+      try {
+        await step(`${n.name} mediation`, n.agent.requestMediation(mediatorId.did, { timeoutMs: 600_000 }));
+        break;
+      } catch (e) {
+        if (round < 3) continue;
+        enrolmentFailures.push(`${n.name}: ${e instanceof Error ? e.message : String(e)}`);
+        break;
+      }
+    }
   }
 
   return {

@@ -44,6 +44,9 @@ import type { Router } from './router.js';
 import type { InboundMessage } from './types.js';
 import type { Waiters } from './waiters.js';
 
+/** Link failures after which sending the request again may work. */
+const RETRYABLE_SEND: ReadonlySet<string> = new Set(['ERR_TIMEOUT', 'ERR_STORE_FULL']);
+
 export interface PickupOptions {
   /** Messages per delivery (default 10). */
   limit?: number;
@@ -108,7 +111,11 @@ export class SyncClient {
     return this.d.router.send(peer, () => m, { control: true });
   }
 
-  /** Sends a request built with a fresh id until a reply of `types` arrives (or attempts run out). */
+  /**
+   * Sends a request built with a fresh id until a reply of `types` arrives (or attempts run out).
+   * No reply in time, or a link that could not get the frame through (ERR_TIMEOUT, ERR_STORE_FULL),
+   * uses up one attempt; any other error ends the request at once.
+   */
   async request(peer: string, build: (id: string) => Message, types: string[], timeoutMs = 60_000, attempts = 3): Promise<Message> {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
@@ -121,7 +128,10 @@ export class SyncClient {
       } catch (e) {
         this.d.waiters.fail(id, peer, err('ERR_TRANSPORT', 'request not sent'));
         await reply.catch(() => undefined);
-        throw e;
+        // A lossy link that gave up on this frame (no answer, busy) costs one attempt, not the request.
+        if (!isDidcommError(e) || !RETRYABLE_SEND.has(e.code)) throw e;
+        last = e;
+        continue;
       }
       try {
         return await reply;

@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/util/clock.js';
 import { MemoryHub } from '../../transports/memory.js';
 import { codeOf, drive, identities, makeAgent, until } from './helpers.js';
 import { fakeMediator } from './fake-mediator.js';
+import { err } from '../../src/errors.js';
 
 const NOTE = 'https://example.org/note/1.0/note';
 
@@ -82,6 +83,26 @@ describe('mediation and pickup client', () => {
     await until(w.clock, () => w.notes.length === 1 && (w.med.mailbox.get(w.d.did) ?? []).length === 0);
     expect(w.notes).toEqual([42]);
     expect(w.med.log).toContain('messages-received');
+  });
+
+  it('a request whose frame the link gave up on (ERR_TIMEOUT) is sent again; a link error that cannot heal ends it', async () => {
+    const w = await setup();
+    const t = w.hub.attach('d2');
+    let failNext: string | undefined;
+    const send = t.send.bind(t);
+    t.send = (frame: Uint8Array, to?: string) => {
+      const code = failNext;
+      failNext = undefined;
+      return code ? Promise.reject(err(code as 'ERR_TIMEOUT', 'link gave up')) : send(frame, to);
+    };
+    failNext = 'ERR_TIMEOUT';
+    const dev = makeAgent({ id: w.d, clock: w.clock, known: [w.d, w.c, w.m], transport: t, peers: { [w.m.did]: 'm' } });
+    await dev.start();
+    expect((await drive(w.clock, dev.requestMediation(w.m.did))).routingDid).toBe(w.m.did);
+    expect(failNext).toBeUndefined(); // the failure was consumed, and the retry got through
+    failNext = 'ERR_TOO_LARGE';
+    expect(await codeOf(drive(w.clock, dev.sync()))).toBe('ERR_TOO_LARGE');
+    await dev.stop();
   });
 
   it('a denied mediation request rejects with ERR_REFUSED', async () => {

@@ -23,14 +23,32 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
   });
 }
 
+/**
+ * A timer on the host's `setTimeout` that fires only once `now()` has reached its deadline. Node's
+ * timers run on the event loop's cached millisecond clock and can fire up to ~1 ms early by
+ * `Date.now()`/`performance.now()` (at a simulation speed of 100 that is 100 ms of virtual time);
+ * callers such as the duty-cycle gate sleep "until the budget allows" and must wake with it there,
+ * so an early wake re-arms for the remainder. `wallPerVirtual` converts virtual to wall milliseconds.
+ */
+function deadlineTimer(now: () => number, wallPerVirtual: number, ms: number, fn: () => void, unref: boolean): Timer {
+  const deadline = now() + Math.max(0, ms);
+  let t: ReturnType<typeof setTimeout>;
+  const arm = (virtualMs: number): void => {
+    t = setTimeout(() => {
+      const left = deadline - now();
+      if (left > 0) arm(left);
+      else fn();
+    }, virtualMs * wallPerVirtual);
+    if (unref && typeof t === 'object' && t !== null && 'unref' in t) (t as { unref(): void }).unref();
+  };
+  arm(Math.max(0, ms));
+  return { cancel: () => clearTimeout(t) };
+}
+
 /** Wall-clock time. Timers are unref'd so they never keep a process alive on their own. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(ms, fn) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    if (typeof t === 'object' && t !== null && 'unref' in t) (t as { unref(): void }).unref();
-    return { cancel: () => clearTimeout(t) };
-  },
+  setTimer: (ms, fn) => deadlineTimer(systemClock.now, 1, ms, fn, true),
 };
 
 interface PendingTimer {
@@ -158,7 +176,6 @@ export class ScaledClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): Timer {
-    const t = setTimeout(fn, Math.max(0, ms) / this.speed);
-    return { cancel: () => clearTimeout(t) };
+    return deadlineTimer(() => this.now(), 1 / this.speed, ms, fn, false);
   }
 }

@@ -139,9 +139,16 @@ describe('fault injection in the infrastructure', () => {
     // The broker sees the mediator's PUBACKs: the listener sends one only once a forward is stored.
     const storedAcks: Array<Promise<string | undefined>> = [];
     let counting = true;
+    // kill -9 at the twelfth stored forward, from inside the broker's ack event (no polling gap in
+    // which the mediator could store the rest), so the kill lands with more on the way
+    let killAt12: (() => void) | undefined;
     broker.aedes().on('ack', (packet, client) => {
       if (!counting || !client?.id?.startsWith('dcm-') || packet.cmd !== 'publish') return;
       storedAcks.push(noteIn(new Uint8Array(packet.payload as Buffer)));
+      if (storedAcks.length >= 12 && killAt12) {
+        killAt12();
+        killAt12 = undefined;
+      }
     });
 
     const clock = systemClock;
@@ -164,15 +171,23 @@ describe('fault injection in the infrastructure', () => {
     await controller.requestMediation(mDid, { timeoutMs: 10_000 });
 
     const N = 40;
+    const killed = new Promise<void>((r) => {
+      killAt12 = () => {
+        counting = false;
+        child.process.kill('SIGKILL');
+        r();
+      };
+    });
     for (let i = 0; i < N; i++) {
       const id = await device.send({ type: NOTE, to: [c!.did], body: { k: `k${i}` } });
       keyOf.set(id, `k${i}`);
       ledger.accept(`k${i}`, id);
     }
     // kill -9 once the mediator has stored a dozen of them, with more on the way
-    await waitReal(() => storedAcks.length >= 12, 15_000, 'mediator stored 12 forwards');
+    let wasKilled = false;
+    void killed.then(() => (wasKilled = true));
+    await waitReal(() => wasKilled, 15_000, 'mediator stored 12 forwards');
     await child.kill();
-    counting = false;
     const ackedBeforeKill = new Set((await Promise.all(storedAcks)).filter((x): x is string => x !== undefined));
     expect(ackedBeforeKill.size).toBeGreaterThanOrEqual(1);
 

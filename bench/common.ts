@@ -44,24 +44,39 @@ export function telemetryMessage(): Message {
   };
 }
 
+/** One timed round of at least `minMs`: ops/s. */
+async function timedRound(fn: () => unknown, minMs: number): Promise<number> {
+  let n = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < minMs) {
+    for (let i = 0; i < 20; i++) await fn();
+    n += 20;
+    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  }
+  return (n * 1000) / elapsed;
+}
+
 /** ops/s: the best of `rounds` timed rounds of at least `minMs` each, after a warm-up. */
 export async function opsPerSecond(fn: () => unknown, o: BenchOptions): Promise<number> {
-  const rounds = o.quick ? 2 : 5;
-  const minMs = o.quick ? 150 : 600;
-  for (let i = 0; i < 50; i++) await fn();
-  let best = 0;
+  const [best] = await opsPerSecondEach([fn], o);
+  return best!;
+}
+
+/**
+ * ops/s of several functions whose ratio is reported: their rounds are interleaved (a, b, a, b, …)
+ * and each keeps its best, so a noisy neighbour slows all of them alike instead of whichever happened
+ * to be measured at that moment.
+ */
+export async function opsPerSecondEach(fns: Array<() => unknown>, o: BenchOptions): Promise<number[]> {
+  const rounds = o.quick ? 2 : 6;
+  const minMs = o.quick ? 150 : 500;
+  for (const fn of fns) for (let i = 0; i < 50; i++) await fn();
+  const best = fns.map(() => 0);
   for (let r = 0; r < rounds; r++) {
-    let n = 0;
-    const start = process.hrtime.bigint();
-    let elapsed = 0;
-    while (elapsed < minMs) {
-      for (let i = 0; i < 20; i++) await fn();
-      n += 20;
-      elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-    }
-    best = Math.max(best, (n * 1000) / elapsed);
+    for (const [k, fn] of fns.entries()) best[k] = Math.max(best[k]!, await timedRound(fn, minMs));
   }
-  return Math.round(best);
+  return best.map(Math.round);
 }
 
 export function printTable(title: string, rows: Row[], columns: string[]): void {

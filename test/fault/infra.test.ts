@@ -10,7 +10,6 @@
  * was reported dropped, no AEAD nonce was reused; for the kill -9, every message the mediator had
  * acknowledged to the broker (durably stored) before the kill is delivered after the restart.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +28,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../../transports/mqtt/
 import type { TransportState } from '../../transports/types.js';
 import { identities, makeAgent, resolverFor } from '../agent/helpers.js';
 import { checkNonces, driveReal, Ledger, newTally, printTally, recordingCrypto, spinReal } from './kit.js';
+import { startReadyChild, type ReadyChild } from '../mediator/child.js';
 
 const tally = newTally();
 const RUN = randomBytes(4).toString('hex');
@@ -238,52 +238,14 @@ async function waitReal(done: () => boolean, budgetMs: number, what: string): Pr
   }
 }
 
-interface Child {
+interface Child extends Omit<ReadyChild, 'fields'> {
   did: string;
   inbox: string;
-  process: ChildProcess;
-  kill(): Promise<void>;
-  stop(): Promise<void>;
 }
 
-function startMediator(dataDir: string, prefix: string): Promise<Child> {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/mediator-child.ts', import.meta.url)), dataDir, broker.url, prefix], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<void>((r) => p.once('exit', () => r()));
-    closers.push(async () => {
-      p.kill('SIGKILL');
-      await exited;
-    });
-    let out = '';
-    let errText = '';
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`mediator child did not start: ${errText}`));
-    }, 25_000);
-    p.stderr!.on('data', (b: Buffer) => void (errText = (errText + b.toString()).slice(-4000)));
-    p.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /READY (\S+) (\S+)\n/u.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({
-        did: m[1]!,
-        inbox: m[2]!,
-        process: p,
-        kill: async () => {
-          p.kill('SIGKILL');
-          await exited;
-        },
-        stop: async () => {
-          p.kill('SIGTERM');
-          await exited;
-        },
-      });
-    });
-    p.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`mediator child exited (${code}): ${errText}`));
-    });
-  });
+/** The fault fixture's mediator on the broker (`READY <did> <inbox>`), killed at the end of the file in any case. */
+async function startMediator(dataDir: string, prefix: string): Promise<Child> {
+  const c = await startReadyChild(fileURLToPath(new URL('./fixtures/mediator-child.ts', import.meta.url)), [dataDir, broker.url, prefix], 25_000);
+  closers.push(() => c.kill());
+  return { did: c.fields[0], inbox: c.fields[1], process: c.process, kill: c.kill, stop: c.stop };
 }

@@ -12,9 +12,9 @@ import { packFor, type Party } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-export interface MediatorChild {
-  url: string;
-  did: string;
+/** A child process that printed `READY <a> <b>`: its two fields, and how to end it. */
+export interface ReadyChild {
+  fields: [string, string];
   process: ChildProcess;
   /** SIGKILL, resolves once the process is gone. */
   kill(): Promise<void>;
@@ -22,34 +22,45 @@ export interface MediatorChild {
   stop(): Promise<void>;
 }
 
+export interface MediatorChild extends Omit<ReadyChild, 'fields'> {
+  url: string;
+  did: string;
+}
+
+/** The mediator child of the crash and scale-out tests: `READY <url> <did>`. */
+export async function startChild(args: string[], timeoutMs = 20_000): Promise<MediatorChild> {
+  const c = await startReadyChild(fileURLToPath(new URL('./fixtures/mediator-child.ts', import.meta.url)), args, timeoutMs);
+  return { url: c.fields[0], did: c.fields[1], process: c.process, kill: c.kill, stop: c.stop };
+}
+
 /**
- * Starts a mediator child and waits for READY; a start that shows no sign of life within
+ * Starts `script` under tsx and waits for `READY <a> <b>`; a start that shows no sign of life within
  * `timeoutMs` is killed and tried again (up to 3 attempts), so a machine too loaded to start a
  * process in time does not fail the test. (The Node 20 keygen/JWK-export deadlock this once also
  * guarded against is avoided by the node crypto backend itself: src/crypto/node.ts.)
  */
-export async function startChild(args: string[], timeoutMs = 20_000): Promise<MediatorChild> {
+export async function startReadyChild(script: string, args: string[], timeoutMs = 20_000): Promise<ReadyChild> {
   let last: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startChildOnce(args, timeoutMs);
+      return await startOnce(script, args, timeoutMs);
     } catch (e) {
       last = e;
-      if (!(e instanceof Error && e.message.startsWith('mediator child did not start'))) throw e;
+      if (!(e instanceof Error && e.message.startsWith('child did not start'))) throw e;
     }
   }
   throw last;
 }
 
-function startChildOnce(args: string[], timeoutMs: number): Promise<MediatorChild> {
+function startOnce(script: string, args: string[], timeoutMs: number): Promise<ReadyChild> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/mediator-child.ts', import.meta.url)), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`mediator child did not start: ${err}`));
+      reject(new Error(`child did not start: ${err}`));
     }, timeoutMs);
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()).length > 20_000 && (err = err.slice(-10_000)));
     child.stdout!.on('data', (d: Buffer) => {
@@ -58,8 +69,7 @@ function startChildOnce(args: string[], timeoutMs: number): Promise<MediatorChil
       if (!m) return;
       clearTimeout(timer);
       resolve({
-        url: m[1]!,
-        did: m[2]!,
+        fields: [m[1]!, m[2]!],
         process: child,
         kill: async () => {
           child.kill('SIGKILL');
@@ -73,7 +83,7 @@ function startChildOnce(args: string[], timeoutMs: number): Promise<MediatorChil
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`mediator child exited (${code}): ${err}`));
+      reject(new Error(`child exited (${code}): ${err}`));
     });
   });
 }

@@ -45,17 +45,20 @@ export function parseForward(m: Message): ParsedForward {
   if (!atts || atts.length !== 1) throw err('ERR_INVALID_MESSAGE', 'forward: exactly one attachment is supported');
   const data = atts[0]!.data;
   let inner: Uint8Array;
-  if (data.json !== undefined) {
-    if (!isJsonObject(data.json)) throw err('ERR_INVALID_MESSAGE', 'forward: attachment json must be an object');
-    inner = utf8(JSON.stringify(data.json));
-  } else if (typeof data.base64 === 'string') inner = fromBase64Lenient(data.base64, 'forward attachment');
-  else throw err('ERR_INVALID_MESSAGE', 'forward: attachment needs json or base64 data');
-  const fmt = sniffFormat(inner);
-  if (!fmt) throw err('ERR_INVALID_MESSAGE', 'forward: attachment is not a packed DIDComm message');
-  if (fmt === 'json') {
-    const o: JsonObject = parseJsonObject(fromUtf8(inner), 'forwarded message');
+  const onlyEncrypted = (o: JsonObject): void => {
     if (typeof o.ciphertext !== 'string') throw err('ERR_INVALID_MESSAGE', 'forward: only encrypted messages may be forwarded');
-  }
+  };
+  if (data.json !== undefined) {
+    // already parsed (within the outer message's depth and size limits): checked as it is
+    if (!isJsonObject(data.json)) throw err('ERR_INVALID_MESSAGE', 'forward: attachment json must be an object');
+    onlyEncrypted(data.json);
+    inner = utf8(JSON.stringify(data.json));
+  } else if (typeof data.base64 === 'string') {
+    inner = fromBase64Lenient(data.base64, 'forward attachment');
+    const fmt = sniffFormat(inner);
+    if (!fmt) throw err('ERR_INVALID_MESSAGE', 'forward: attachment is not a packed DIDComm message');
+    if (fmt === 'json') onlyEncrypted(parseJsonObject(fromUtf8(inner), 'forwarded message'));
+  } else throw err('ERR_INVALID_MESSAGE', 'forward: attachment needs json or base64 data');
   const delay = m.delay_milli;
   return {
     next,

@@ -101,10 +101,18 @@ export const DEFAULT_RECIPIENT_PAGE = 100;
 /** The shape of every id `newMessageId` produces; `ack` ignores anything else (it cannot be stored). */
 export const MESSAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
 
-/** A new message id: 12 hex digits of ms time, then 20 hex digits of randomness. */
+/** Random bytes for ids, refilled 4,000 at a time: a getRandomValues call per id cost ~4 % of a forward. */
+const idPool = new Uint8Array(4000);
+let idPoolAt = idPool.length;
+
+/** A new message id: 12 hex digits of ms time, then 20 hex digits of randomness (never reused from the pool). */
 export function newMessageId(nowMs: number): string {
-  const random = new Uint8Array(10);
-  globalThis.crypto.getRandomValues(random);
+  if (idPoolAt + 10 > idPool.length) {
+    globalThis.crypto.getRandomValues(idPool);
+    idPoolAt = 0;
+  }
+  const random = idPool.subarray(idPoolAt, idPoolAt + 10);
+  idPoolAt += 10;
   const time = Math.max(0, Math.min(Math.floor(nowMs), 0xffffffffffff));
   return time.toString(16).padStart(12, '0') + toHex(random);
 }

@@ -89,4 +89,23 @@ describe('forward', () => {
     expect((await unpack(ctxOf(bob), f.inner)).message).toEqual({ typ: 'application/didcomm-plain+json', ...msg });
     expect(fromUtf8(f.inner).startsWith('{')).toBe(true);
   });
+
+  it('a mediator refuses forwards it must not carry, each with ERR_INVALID_MESSAGE, and takes a JSON attachment as the inner envelope', async () => {
+    const jwe = JSON.parse(fromUtf8((await pack(ctxOf(alice), msg, { mode: 'anoncrypt', to: [bob.did] })).bytes)) as Record<string, unknown>;
+    const fwd = (body: Record<string, unknown>, attachments: unknown): Message => ({ id: 'f1', type: FORWARD_TYPE, body, attachments } as unknown as Message);
+    const b64 = (t: string) => Buffer.from(t).toString('base64url');
+    const ok = parseForward(fwd({ next: bob.did }, [{ data: { json: jwe } }]));
+    expect(JSON.parse(fromUtf8(ok.inner))).toEqual(jwe);
+    expect(parseForward(fwd({ next: bob.did }, [{ data: { base64: b64(JSON.stringify(jwe)) } }])).inner).toEqual(ok.inner);
+    const refused: Array<[string, Message]> = [
+      ['a plaintext as json', fwd({ next: bob.did }, [{ data: { json: msg } }])],
+      ['a plaintext as base64', fwd({ next: bob.did }, [{ data: { base64: b64(JSON.stringify(msg)) } }])],
+      ['json that is not an object', fwd({ next: bob.did }, [{ data: { json: [jwe] } }])],
+      ['bytes that are no DIDComm message', fwd({ next: bob.did }, [{ data: { base64: b64('hello') } }])],
+      ['no data', fwd({ next: bob.did }, [{ data: {} }])],
+      ['two attachments', fwd({ next: bob.did }, [{ data: { json: jwe } }, { data: { json: jwe } }])],
+      ['next is not a DID', fwd({ next: 'mailto:bob@example.com' }, [{ data: { json: jwe } }])],
+    ];
+    for (const [what, m] of refused) expect(() => parseForward(m), what).toThrow(expect.objectContaining({ code: 'ERR_INVALID_MESSAGE' }));
+  });
 });

@@ -28,6 +28,7 @@ export function unpackJson(ctx: EnvelopeContext, text: string, o: JsonUnpackOpti
   const recipientDids: string[] = [];
   let authSenderDid: string | undefined;
   let current = text;
+  let currentBytes: Uint8Array | undefined; // `current` as bytes, when a layer produced it as bytes
   let obj: JsonObject;
   for (let depth = 0; ; depth++) {
     if (depth > 3) throw err('ERR_MALFORMED', 'too many envelope layers');
@@ -56,6 +57,7 @@ export function unpackJson(ctx: EnvelopeContext, text: string, o: JsonUnpackOpti
         authSenderDid = didOf(jwe.skid!);
       }
       current = fromUtf8(plaintext);
+      currentBytes = plaintext;
       continue;
     }
     if (isJwsShape(obj)) {
@@ -71,6 +73,7 @@ export function unpackJson(ctx: EnvelopeContext, text: string, o: JsonUnpackOpti
       meta.nonRepudiation = true;
       if (meta.alg === undefined) meta.alg = sig.alg;
       current = fromUtf8(jws.payload);
+      currentBytes = jws.payload;
       continue;
     }
     break;
@@ -91,5 +94,5 @@ export function unpackJson(ctx: EnvelopeContext, text: string, o: JsonUnpackOpti
     for (const d of recipientDids) if (!message.to.includes(d)) throw err('ERR_LAYER_MISMATCH', `recipient ${d} is not in the message "to"`);
   }
   if (message.from_prior !== undefined) meta.fromPrior = verifyFromPrior(ctx.crypto, ctx.resolver, message.from_prior, message.from);
-  return { message, meta, plaintext: new TextEncoder().encode(current) };
+  return { message, meta, plaintext: currentBytes ?? new TextEncoder().encode(current) };
 }

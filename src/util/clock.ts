@@ -31,17 +31,20 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
  * so an early wake re-arms for the remainder. `wallPerVirtual` converts virtual to wall milliseconds.
  */
 function deadlineTimer(now: () => number, wallPerVirtual: number, ms: number, fn: () => void, unref: boolean): Timer {
-  const deadline = now() + Math.max(0, ms);
+  const wait = Math.max(0, ms);
+  const deadline = now() + wait;
   let t: ReturnType<typeof setTimeout>;
   const arm = (virtualMs: number): void => {
     t = setTimeout(() => {
       const left = deadline - now();
-      if (left > 0) arm(left);
+      // `left > wait`: the wall clock was set back (NTP on a Pi without RTC) — the timer's own
+      // monotonic wait has elapsed, so it fires rather than waiting out the step
+      if (left > 0 && left <= wait) arm(left);
       else fn();
     }, virtualMs * wallPerVirtual);
     if (unref && typeof t === 'object' && t !== null && 'unref' in t) (t as { unref(): void }).unref();
   };
-  arm(Math.max(0, ms));
+  arm(wait);
   return { cancel: () => clearTimeout(t) };
 }
 

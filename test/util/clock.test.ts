@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock, ScaledClock, sleep, systemClock } from '../../src/util/clock.js';
 
 describe('clocks', () => {
@@ -40,5 +40,22 @@ describe('clocks', () => {
       if (systemClock.now() - t0 < 2) early++;
     }
     expect(early).toBe(0);
+  });
+
+  it('a systemClock timer still fires after its wait when the wall clock is set back meanwhile (NTP step)', async () => {
+    const realNow = Date.now.bind(Date);
+    const started = performance.now();
+    let fired = 0;
+    systemClock.setTimer(20, () => (fired = performance.now()));
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000);
+    try {
+      const end = performance.now() + 2_000;
+      while (!fired && performance.now() < end) await new Promise((r) => setTimeout(r, 5));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(fired, 'fired at all').toBeGreaterThan(0);
+    expect(fired - started).toBeGreaterThanOrEqual(19);
+    expect(fired - started).toBeLessThan(1_000);
   });
 });

@@ -124,7 +124,8 @@ export async function buildField(o: SimOptions, clock: Clock, dataDir: string, r
   // Every radio device's RYLR modem receives continuously: the gateway may push to it at any time.
   const schedules: Record<string, WakeSchedule> = {};
   for (const id of [...sensorIds, ...espruinoIds, fieldId, actuatorId, intruderId]) schedules[id.did] = ALWAYS_LISTENING;
-  const gateway = new RadioGateway(mediator, { name: 'lora', transport: gwLink, clock, listenAfterUplinkMs: 180_000, schedules, resendAfterMs: 600_000 });
+  // The actuator's commands go before the sensors' acks when the gateway's duty cycle is the bottleneck.
+  const gateway = new RadioGateway(mediator, { name: 'lora', transport: gwLink, clock, listenAfterUplinkMs: 180_000, schedules, resendAfterMs: 600_000, priorityDevices: [actuatorId.did] });
   const broker = await startEmbeddedBroker();
   const listener = await MediatorMqttListener.start(mediator, { url: broker.url, protocolVersion: 4 });
 

@@ -20,6 +20,8 @@ export interface RadioConfig {
   fragment: boolean;
   listenAfterUplinkMs?: number;
   schedules: Record<string, WakeSchedule>;
+  /** Devices whose mail goes first when the airtime budget is short (actuators). */
+  priorityDevices?: string[];
 }
 
 export interface MediatorConfig {
@@ -128,6 +130,10 @@ function radioOf(v: JsonValue, i: number): RadioConfig {
   };
   const l = int(o, 'listenAfterUplinkMs', path, 0, 3_600_000);
   if (l !== undefined) r.listenAfterUplinkMs = l;
+  if (o.priorityDevices !== undefined) {
+    if (!Array.isArray(o.priorityDevices) || !o.priorityDevices.every((d) => typeof d === 'string' && isDid(d))) fail(`${path}.priorityDevices`, 'must be a list of DIDs');
+    r.priorityDevices = o.priorityDevices as string[];
+  }
   return r;
 }
 

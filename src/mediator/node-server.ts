@@ -131,7 +131,7 @@ export async function startMediatorServer(cfg: MediatorConfig, o: StartOptions =
       const port = await openSerialPort({ path: r.path, baudRate: r.baudRate });
       const modem = await RylrModem.open({ port, clock, address: r.address });
       const transport = r.fragment ? new FragmentTransport(modem, { clock }) : modem;
-      const gw = new RadioGateway(mediator, { name: r.name, transport, clock, schedules: r.schedules, onError, ...(r.listenAfterUplinkMs !== undefined ? { listenAfterUplinkMs: r.listenAfterUplinkMs } : {}) });
+      const gw = new RadioGateway(mediator, { name: r.name, transport, clock, schedules: r.schedules, onError, ...(r.listenAfterUplinkMs !== undefined ? { listenAfterUplinkMs: r.listenAfterUplinkMs } : {}), ...(r.priorityDevices ? { priorityDevices: r.priorityDevices } : {}) });
       gateways.push(gw);
       closers.push(async () => {
         await gw.close();

@@ -19,6 +19,11 @@
  *   and leaves the store only when the link confirms delivery (FragmentTransport's receiver ACK);
  *   a frame the device did not confirm is sent again after `resendAfterMs` (the device drops
  *   replays by sequence number, so a repeat is harmless).
+ * - Priority (`priorityDevices`, e.g. actuators waiting for commands): while such a device listens,
+ *   other devices' pushes do not queue behind a busy link (duty-cycle wait, frames in flight); they
+ *   wait until it frees, so a command arriving meanwhile is not stuck behind telemetry acks on a
+ *   gateway whose duty-cycle budget is the bottleneck. Replies to requests are not held back
+ *   (they only go while the asker listens).
  * - Bounded: at most `maxDevices` devices tracked (least recently heard evicted), one push in
  *   flight per device, at most `deliveryLimit` messages per delivery.
  */
@@ -57,6 +62,12 @@ export interface RadioGatewayOptions {
   /** A pushed but unacknowledged message is pushed again after this long (default 10 min). */
   resendAfterMs?: number;
   maxDevices?: number;
+  /**
+   * Devices whose mail goes first when the link's airtime budget is short (actuators that wait for
+   * commands): while one of them listens, other devices' pushes wait for a free link rather than
+   * queue on a busy one.
+   */
+  priorityDevices?: string[];
   onError?: (e: unknown) => void;
 }
 
@@ -73,6 +84,8 @@ export interface RadioGatewayStats {
   relaysUnconfirmed: number;
   /** Pushes put off because the link already had its most messages in flight to the device. */
   linkBusy: number;
+  /** Pushes held back from a busy link while a priority device listened (`priorityDevices`). */
+  yieldedToPriority: number;
 }
 
 interface Device {
@@ -91,9 +104,10 @@ interface Device {
 }
 
 export class RadioGateway {
-  readonly stats: RadioGatewayStats = { uplinks: 0, deliveries: 0, messagesPushed: 0, repliesSent: 0, repliesDropped: 0, deferredAsleep: 0, deferredAirtime: 0, dutyCycleRefusals: 0, relaysUnconfirmed: 0, linkBusy: 0 };
+  readonly stats: RadioGatewayStats = { uplinks: 0, deliveries: 0, messagesPushed: 0, repliesSent: 0, repliesDropped: 0, deferredAsleep: 0, deferredAirtime: 0, dutyCycleRefusals: 0, relaysUnconfirmed: 0, linkBusy: 0, yieldedToPriority: 0 };
   private readonly mediator: Mediator;
-  private readonly o: Required<Omit<RadioGatewayOptions, 'schedules' | 'onError' | 'clock'>> & { onError: (e: unknown) => void };
+  private readonly o: Required<Omit<RadioGatewayOptions, 'schedules' | 'onError' | 'clock' | 'priorityDevices'>> & { onError: (e: unknown) => void };
+  private readonly priority: ReadonlySet<string>;
   private readonly clock: Clock;
   private readonly schedules = new Map<string, WakeSchedule>();
   private readonly devices = new Map<string, Device>();
@@ -116,6 +130,10 @@ export class RadioGateway {
       onError: o.onError ?? (() => undefined),
     };
     for (const [did, s] of Object.entries(o.schedules ?? {})) this.schedules.set(did, checkWakeSchedule(s));
+    if (o.priorityDevices !== undefined && (!Array.isArray(o.priorityDevices) || o.priorityDevices.some((x) => typeof x !== 'string'))) {
+      throw err('ERR_ARGUMENT', 'priorityDevices: expected an array of DIDs');
+    }
+    this.priority = new Set(o.priorityDevices ?? []);
     this.offs.push(o.transport.on('frame', (frame, from) => this.onFrame(frame, from)));
   }
 
@@ -187,6 +205,25 @@ export class RadioGateway {
     this.devices.delete(did);
     d.timer?.cancel();
     for (const u of d.unsubscribe) u();
+  }
+
+  /**
+   * For a device without priority while a priority device listens: when the link is busy (the
+   * duty-cycle budget or frames already queued hold even a small frame back), the time to try again
+   * — just after the link frees — instead of queuing behind it, so a priority device's push that
+   * arrives meanwhile goes first. Undefined: push now.
+   */
+  private yieldUntil(d: Device, now: number): number | undefined {
+    if (this.priority.size === 0 || this.priority.has(d.did)) return undefined;
+    const busyMs = this.o.transport.sendDelay(1);
+    if (!(busyMs > 0)) return undefined;
+    for (const did of this.priority) {
+      const p = this.devices.get(did);
+      if (p && awakeUntil(now, p.lastUplink, this.o.listenAfterUplinkMs, this.schedules.get(did)) !== undefined) {
+        return now + (Number.isFinite(busyMs) ? busyMs : LINK_BUSY_RETRY_MS) + 1;
+      }
+    }
+    return undefined;
   }
 
   /** A reply goes now if the device still listens when it would be on the air; otherwise it is dropped. */
@@ -264,6 +301,12 @@ export class RadioGateway {
     }
     const batch = await this.due(d, now);
     if (batch.length === 0) return;
+    const yieldTo = this.yieldUntil(d, now);
+    if (yieldTo !== undefined) {
+      this.stats.yieldedToPriority++;
+      this.wakeAt(d, yieldTo);
+      return;
+    }
     if (this.mediator.isThinDevice(d.did)) return this.relayRaw(d, batch[0]!, now, until, schedule);
     const fitted = await this.fit(d, batch, until - now);
     if (!fitted) return;

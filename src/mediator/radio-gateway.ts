@@ -26,15 +26,13 @@
  *   (they only go while the asker listens).
  * - Bounded: at most `maxDevices` devices tracked (least recently heard evicted), one push in
  *   flight per device, at most `deliveryLimit` messages per delivery.
+ * This class decides when a device gets a push; radio-delivery.ts what the push carries.
  */
 import { err, isDidcommError } from '../errors.js';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
 import type { Transport } from '../../transports/types.js';
-import type { Message } from '../message/message.js';
-import { MAX_PAGE } from '../store/mailbox.js';
-import { DELIVERY_REQUEST_TYPE, delivery, type DeliveredMessage } from '../protocols/pickup.js';
-import { packReply } from './envelopes.js';
 import { ownerKeys } from './core.js';
+import { dueMail, packDeliveryToFit, type DueMessage } from './radio-delivery.js';
 import { awakeUntil, checkWakeSchedule, nextWindowStart, type WakeSchedule } from './wake.js';
 import type { Mediator } from './service.js';
 import type { ReplyMode, Session } from './types.js';
@@ -299,7 +297,7 @@ export class RadioGateway {
       if (schedule) this.wakeAt(d, nextWindowStart(schedule, now + 1));
       return;
     }
-    const batch = await this.due(d, now);
+    const batch = await dueMail(this.mediator.stores.mailbox, await this.keysOf(d), d.pushed, now, this.o.deliveryLimit, this.o.resendAfterMs);
     if (batch.length === 0) return;
     const yieldTo = this.yieldUntil(d, now);
     if (yieldTo !== undefined) {
@@ -308,8 +306,13 @@ export class RadioGateway {
       return;
     }
     if (this.mediator.isThinDevice(d.did)) return this.relayRaw(d, batch[0]!, now, until, schedule);
-    const fitted = await this.fit(d, batch, until - now);
-    if (!fitted) return;
+    const fitted = await packDeliveryToFit(this.mediator, this.o.transport, this.o.name, d, batch, until - now);
+    if (!fitted) {
+      // one message alone is larger than this link carries: it waits for another session (HTTP, MQTT)
+      d.pushed.set(batch[0]!.id, Number.MAX_SAFE_INTEGER / 2);
+      this.o.onError(err('ERR_TOO_LARGE', `radio ${this.o.name}: a queued message for ${d.did} does not fit the link (mtu ${this.o.transport.mtu})`));
+      return;
+    }
     if (!fitted.inTime) {
       // not even one message would be on the air before the device sleeps: next chance
       this.stats.deferredAirtime++;
@@ -344,24 +347,8 @@ export class RadioGateway {
     }
   }
 
-  /** Up to `deliveryLimit` queued messages for `d` not pushed within `resendAfterMs`, oldest first. */
-  private async due(d: Device, now: number): Promise<Array<DeliveredMessage & { mailbox: string }>> {
-    const batch: Array<DeliveredMessage & { mailbox: string }> = [];
-    const seen = new Set<string>();
-    for (const k of await this.keysOf(d)) {
-      for (const m of await this.mediator.stores.mailbox.fetch(k, Math.min(MAX_PAGE, this.o.deliveryLimit + d.pushed.size))) {
-        seen.add(m.id);
-        const at = d.pushed.get(m.id);
-        if (at !== undefined && now - at < this.o.resendAfterMs) continue;
-        if (batch.length < this.o.deliveryLimit) batch.push({ id: m.id, bytes: m.bytes, mailbox: k });
-      }
-    }
-    for (const id of [...d.pushed.keys()]) if (!seen.has(id)) d.pushed.delete(id); // acknowledged
-    return batch;
-  }
-
   /** A thin device's mail: the stored frame as it is; removed from the store once the link confirms it. */
-  private async relayRaw(d: Device, m: DeliveredMessage & { mailbox: string }, now: number, until: number, schedule: WakeSchedule | undefined): Promise<void> {
+  private async relayRaw(d: Device, m: DueMessage, now: number, until: number, schedule: WakeSchedule | undefined): Promise<void> {
     if (m.bytes.length > this.o.transport.mtu) {
       d.pushed.set(m.id, Number.MAX_SAFE_INTEGER / 2);
       this.o.onError(err('ERR_TOO_LARGE', `radio ${this.o.name}: a queued frame for ${d.did} does not fit the link (mtu ${this.o.transport.mtu})`));
@@ -400,30 +387,6 @@ export class RadioGateway {
     this.stats.deliveries++;
     this.stats.messagesPushed++;
     d.again = true;
-  }
-
-  /**
-   * Packs a delivery of as many of `batch` as fit the link's mtu and, if possible, the time the
-   * device still listens (`sendDelay` of the packed size ≤ `listenMs`). Shrinks `batch` to what
-   * was packed. Undefined when one message alone exceeds the mtu.
-   */
-  private async fit(d: Device, batch: DeliveredMessage[], listenMs: number): Promise<{ frame: Uint8Array; inTime: boolean; delay: number } | undefined> {
-    const req: Message = { id: `live-${this.o.name}`, type: DELIVERY_REQUEST_TYPE, from: d.did };
-    let smallest: { frame: Uint8Array; inTime: boolean; delay: number } | undefined;
-    for (let n = batch.length; n >= 1; n = n === 1 ? 0 : Math.ceil(n / 2)) {
-      const msg = delivery(this.mediator.newId(), req, this.mediator.did, batch.slice(0, n));
-      const frame = await packReply(this.mediator.packer, msg, d.did, d.mode);
-      if (frame.length > this.o.transport.mtu) continue;
-      const delay = this.o.transport.sendDelay(frame.length);
-      batch.length = n;
-      smallest = { frame, inTime: delay <= listenMs, delay };
-      if (smallest.inTime) return smallest;
-    }
-    if (smallest) return smallest;
-    // one message alone is larger than this link carries: it waits for another session (HTTP, MQTT)
-    d.pushed.set(batch[0]!.id, Number.MAX_SAFE_INTEGER / 2);
-    this.o.onError(err('ERR_TOO_LARGE', `radio ${this.o.name}: a queued message for ${d.did} does not fit the link (mtu ${this.o.transport.mtu})`));
-    return undefined;
   }
 
   async close(): Promise<void> {

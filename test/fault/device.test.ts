@@ -23,7 +23,7 @@ import type { Agent } from '../../src/agent/agent.js';
 import type { ProblemEvent } from '../../src/agent/types.js';
 import { MemoryHub, type MemoryTransport } from '../../transports/memory.js';
 import { codeOf, drive, identities, makeAgent, resolverFor } from '../agent/helpers.js';
-import { checkNonces, Ledger, newTally, PairwiseSeqWatch, PowerSwitch, printTally, recordingCrypto, skewedClock } from './kit.js';
+import { checkNonces, Ledger, newTally, PowerSwitch, printTally, recordingCrypto, skewedClock, watchedLink } from './kit.js';
 
 const tally = newTally();
 afterAll(() => printTally('device ends', tally));
@@ -104,19 +104,14 @@ describe('fault injection at the ends: store full, clock skew, power loss', () =
 
   it('device outbox full: drop-oldest reports each eviction, reject-new refuses with ERR_STORE_FULL; the rest arrives once', async () => {
     tally.scenarios++;
-    const clock = new ManualClock();
-    const hub = new MemoryHub({ clock, mtu: 255 });
-    const rec = recordingCrypto();
-    const [a, b, c] = identities(3);
+    const { clock, hub, wire, rec, ids, addr } = watchedLink(['a', 'b', 'c'], { mtu: 255 });
+    const [a, b, c] = ids;
     const known = [a!, b!, c!];
-    const addr = { [a!.did]: 'a', [b!.did]: 'b', [c!.did]: 'c' };
     const pw = [{ did: c!.did, mode: 'pairwise' as const }];
     const LIMIT = 5;
     const dropper = makeAgent({ id: a!, clock, known, transport: hub.attach('a'), peers: addr, peerConfigs: pw, extra: { crypto: rec.crypto, outbox: { maxEntries: LIMIT, overflow: 'drop-oldest' } } });
     const refuser = makeAgent({ id: b!, clock, known, transport: hub.attach('b'), peers: addr, peerConfigs: pw, extra: { crypto: rec.crypto, outbox: { maxEntries: LIMIT, overflow: 'reject-new' } } });
     const controller = makeAgent({ id: c!, clock, known, transport: hub.attach('c'), peers: addr, peerConfigs: [{ did: a!.did, mode: 'pairwise' }, { did: b!.did, mode: 'pairwise' }], extra: { crypto: rec.crypto } });
-    const wire = new PairwiseSeqWatch();
-    hub.on('transmit', (f, from) => wire.observe(f, from));
     const la = new Ledger(tally);
     const lb = new Ledger(tally);
     la.watchDrops(dropper);
@@ -217,14 +212,9 @@ describe('fault injection at the ends: store full, clock skew, power loss', () =
     tally.scenarios++;
     const dir = mkdtempSync(join(tmpdir(), 'fault-power-'));
     try {
-      const clock = new ManualClock();
-      const hub = new MemoryHub({ clock, mtu: 255, delayMs: 10 });
-      const wire = new PairwiseSeqWatch();
-      hub.on('transmit', (f, from) => wire.observe(f, from));
-      const rec = recordingCrypto();
-      const [d, c] = identities(2);
+      const { clock, hub, wire, rec, ids, addr } = watchedLink(['d', 'c'], { mtu: 255, delayMs: 10 });
+      const [d, c] = ids;
       const known = [d!, c!];
-      const addr = { [d!.did]: 'd', [c!.did]: 'c' };
       const controller = makeAgent({ id: c!, clock, known, transport: hub.attach('c'), peers: addr, peerConfigs: [{ did: d!.did, mode: 'pairwise' }], extra: { crypto: rec.crypto } });
       const ledger = new Ledger(tally);
       noteHandler(controller, ledger, d!.did);

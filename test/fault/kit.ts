@@ -11,6 +11,8 @@
  * - `Tally` + `printTally`: one summary line per file (console.log and process.stdout).
  * - `skewedClock`, `PowerSwitch` (a KvStore and a Transport that die at once on a power cut),
  *   `driveReal` (virtual time plus real socket I/O).
+ * - `watchedLink`: the common scenario base — parties on an in-memory link on virtual time, every
+ *   frame's pairwise sequence number watched, every AEAD seal recorded.
  */
 import { expect } from 'vitest';
 import { err } from '../../src/errors.js';
@@ -18,7 +20,10 @@ import { defaultCrypto } from '../../src/crypto/default.js';
 import type { CryptoBackend } from '../../src/crypto/types.js';
 import { parsePairwise } from '../../src/envelope/compact/pairwise.js';
 import type { KvEntry, KvListOptions, KvOp, KvStore, KvUsage } from '../../src/store/kv.js';
-import type { Clock, ManualClock } from '../../src/util/clock.js';
+import { ManualClock, type Clock } from '../../src/util/clock.js';
+import type { SecretsFile } from '../../src/did/create.js';
+import { MemoryHub, type MemoryHubOptions } from '../../transports/memory.js';
+import { identities } from '../agent/helpers.js';
 import { toHex } from '../../src/util/bytes.js';
 import type { Agent } from '../../src/agent/agent.js';
 import type { DropReason } from '../../src/agent/types.js';
@@ -296,4 +301,26 @@ export async function spinReal(clock: ManualClock, realMs: number, stepMs = 100)
     await clock.advance(stepMs);
     await new Promise((r) => setTimeout(r, 3));
   }
+}
+
+export interface WatchedLink {
+  clock: ManualClock;
+  hub: MemoryHub;
+  wire: PairwiseSeqWatch;
+  rec: ReturnType<typeof recordingCrypto>;
+  /** One identity per name, in order. */
+  ids: SecretsFile[];
+  /** DID → link address (the name). */
+  addr: Record<string, string>;
+}
+
+/** Parties named `names` (their link addresses) on one in-memory link, on a fresh ManualClock. */
+export function watchedLink(names: string[], hub: Omit<MemoryHubOptions, 'clock'>): WatchedLink {
+  const clock = new ManualClock();
+  const h = new MemoryHub({ clock, ...hub });
+  const wire = new PairwiseSeqWatch();
+  h.on('transmit', (f, from) => wire.observe(f, from));
+  const ids = identities(names.length);
+  const addr = Object.fromEntries(ids.map((id, i) => [id.did, names[i]!]));
+  return { clock, hub: h, wire, rec: recordingCrypto(), ids, addr };
 }

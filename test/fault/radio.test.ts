@@ -25,8 +25,8 @@ import { RadioChannel, type FaultHook } from '../../transports/lora/channel.js';
 import { createSimulatedLoraRadio } from '../../transports/lora/simulated.js';
 import { FragmentTransport } from '../../transports/fragment/index.js';
 import { MemoryHub, type MemoryFaults } from '../../transports/memory.js';
-import { identities, makeAgent } from '../agent/helpers.js';
-import { checkNonces, Ledger, newTally, PairwiseSeqWatch, printTally, recordingCrypto } from './kit.js';
+import { makeAgent } from '../agent/helpers.js';
+import { checkNonces, Ledger, newTally, PairwiseSeqWatch, printTally, recordingCrypto, watchedLink } from './kit.js';
 
 const tally = newTally();
 afterAll(() => printTally('radio links', tally));
@@ -47,15 +47,10 @@ async function direct(fault: Fault): Promise<void> {
     reordering: { reorder: 0.4 },
     corruption: { corrupt: 0.25 },
   };
-  const clock = new ManualClock();
   // reordered frames arrive 7 s late: after the sender's 5 s ack timeout, so retries overtake them
-  const hub = new MemoryHub({ clock, mtu: 255, delayMs: 20, reorderDelayMs: 7_000, seed: 11, faults: faults[fault] });
-  const wire = new PairwiseSeqWatch();
-  hub.on('transmit', (f, from) => wire.observe(f, from));
-  const rec = recordingCrypto();
-  const [d, c] = identities(2);
+  const { clock, hub, wire, rec, ids, addr } = watchedLink(['d', 'c'], { mtu: 255, delayMs: 20, reorderDelayMs: 7_000, seed: 11, faults: faults[fault] });
+  const [d, c] = ids;
   const known = [d!, c!];
-  const addr = { [d!.did]: 'd', [c!.did]: 'c' };
   const device = makeAgent({ id: d!, clock, known, transport: hub.attach('d'), peers: addr, peerConfigs: [{ did: c!.did, mode: 'pairwise' }], extra: { crypto: rec.crypto } });
   const controller = makeAgent({ id: c!, clock, known, transport: hub.attach('c'), peers: addr, peerConfigs: [{ did: d!.did, mode: 'pairwise' }], extra: { crypto: rec.crypto } });
   const ledger = new Ledger(tally);

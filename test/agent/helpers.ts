@@ -89,26 +89,35 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
   throw new Error('expected a rejection');
 }
 
-/** Delegates to a transport; `dropNext` silently loses the next sends (frames lost on the air). */
-export function lossy(t: Transport): Transport & { dropNext: number } {
-  const w = {
-    dropNext: 0,
+/** `t` with `send` (and optionally `on`) replaced; everything else delegates to `t`. */
+export function wrapTransport(t: Transport, o: { send: Transport['send']; on?: Transport['on'] }): Transport {
+  return {
     kind: t.kind,
     mtu: t.mtu,
     address: t.address,
     get state() {
       return t.state;
     },
-    send: async (f: Uint8Array, to?: string) => {
-      if (w.dropNext > 0) {
-        w.dropNext--;
-        return;
-      }
-      await t.send(f, to);
-    },
-    on: t.on.bind(t),
+    send: o.send,
+    on: o.on ?? t.on.bind(t),
     sendDelay: t.sendDelay.bind(t),
     close: t.close.bind(t),
-  };
-  return w as Transport & { dropNext: number };
+  } as Transport;
+}
+
+/** Delegates to a transport; `dropNext` silently loses the next sends (frames lost on the air). */
+export function lossy(t: Transport): Transport & { dropNext: number } {
+  const w: Transport & { dropNext: number } = Object.assign(
+    wrapTransport(t, {
+      send: async (f, to) => {
+        if (w.dropNext > 0) {
+          w.dropNext--;
+          return;
+        }
+        await t.send(f, to);
+      },
+    }),
+    { dropNext: 0 },
+  );
+  return w;
 }

@@ -23,11 +23,11 @@ import type { KvEntry, KvListOptions, KvOp, KvStore, KvUsage } from '../../src/s
 import { ManualClock, type Clock } from '../../src/util/clock.js';
 import type { SecretsFile } from '../../src/did/create.js';
 import { MemoryHub, type MemoryHubOptions } from '../../transports/memory.js';
-import { identities } from '../agent/helpers.js';
+import { identities, wrapTransport } from '../agent/helpers.js';
 import { toHex } from '../../src/util/bytes.js';
 import type { Agent } from '../../src/agent/agent.js';
 import type { DropReason } from '../../src/agent/types.js';
-import type { LinkAddress, Transport } from '../../transports/types.js';
+import type { Transport } from '../../transports/types.js';
 
 export interface Tally {
   scenarios: number;
@@ -260,24 +260,15 @@ export class PowerSwitch {
   }
 
   transport(t: Transport): Transport {
-    const sw = this;
-    return {
-      kind: t.kind,
-      mtu: t.mtu,
-      address: t.address,
-      get state() {
-        return t.state;
-      },
-      send: async (f: Uint8Array, to?: LinkAddress) => {
-        if (sw.on) await t.send(f, to);
+    return wrapTransport(t, {
+      send: async (f, to) => {
+        if (this.on) await t.send(f, to);
       },
       on: ((event: string, fn: (...a: unknown[]) => void) =>
         (t.on as (e: string, f: (...a: unknown[]) => void) => () => void)(event, (...a: unknown[]) => {
-          if (sw.on) fn(...a);
+          if (this.on) fn(...a);
         })) as Transport['on'],
-      sendDelay: (n: number) => t.sendDelay(n),
-      close: () => t.close(),
-    } as Transport;
+    });
   }
 }
 

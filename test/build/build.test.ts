@@ -7,10 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ensureBuilt, ROOT } from './ensure-dist.js';
+
+const execFileAsync = promisify(execFile);
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
@@ -55,11 +58,13 @@ describe('package surface', () => {
     expect(pkg.bin['didcomm-iot']).toBe('bin/didcomm-iot.js');
   });
 
-  it('npx didcomm-iot --version works from the project root', () => {
-    const r = spawnSync('npx', ['didcomm-iot', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-    expect(r.status).toBe(0);
-    expect(r.stdout).toBe(`${pkg.version}\n`);
-  });
+  // npx reads the whole node_modules tree when its hidden lockfile is older than node_modules (the
+  // test run's own caches touch it): ~1 s alone, tens of seconds with the rest of the suite running
+  // beside it. Asynchronous, so a slow npx cannot block the worker, and with room for that.
+  it('npx didcomm-iot --version works from the project root', async () => {
+    const { stdout } = await execFileAsync('npx', ['didcomm-iot', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 100_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
+    expect(stdout).toBe(`${pkg.version}\n`);
+  }, 120_000);
 
   it('the launcher explains a missing build', () => {
     const fake = join(tmp, 'pkg');
@@ -136,7 +141,8 @@ export async function resolve(specifier, context, next) {
 });
 
 describe('declarations', () => {
-  it('a TypeScript consumer type-checks against the subpaths, with real types', () => {
+  // tsc runs asynchronously (a type-check takes several seconds, more with the suite beside it)
+  it('a TypeScript consumer type-checks against the subpaths, with real types', async () => {
     const consumer = join(tmp, 'consumer');
     mkdirSync(join(consumer, 'node_modules'), { recursive: true });
     symlinkSync(ROOT, join(consumer, 'node_modules', 'didcomm-iot'), 'dir');
@@ -182,8 +188,11 @@ void wrong;
 `,
     );
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const r = spawnSync(process.execPath, [tsc, '-p', consumer], { encoding: 'utf8', timeout: 120_000 });
-    expect(r.stdout + r.stderr).toBe('');
+    const r = await execFileAsync(process.execPath, [tsc, '-p', consumer], { encoding: 'utf8', timeout: 100_000 }).then(
+      (x) => ({ status: 0, out: x.stdout + x.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({ status: e.code ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+    );
+    expect(r.out).toBe('');
     expect(r.status).toBe(0);
-  });
+  }, 120_000);
 });
